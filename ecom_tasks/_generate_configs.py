@@ -1,0 +1,105 @@
+"""Writes the task and group YAMLs of this folder from the release manifest and the measured target lengths.
+
+    ECOMGPT_EVAL_DIR=../shared/ecominstruct_eval python -m ecom_tasks._generate_configs
+
+The YAMLs are committed; a test checks they match what this script renders from the data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ecom_tasks.release import UNSEEN_TASKS, released_tasks
+from ecom_tasks.target_lengths import length_stats
+
+HERE = Path(__file__).parent
+
+# Released folder -> lm-eval task name.
+TASK_NAMES = {
+    "EN-ABSA-CLS-review_topic_category": "ecom_absa_review_topic",
+    "EN-Lenovo-Condition_Extract-Condition_Extract": "ecom_lenovo_condition_extract",
+    "EN-Lenovo-NER-NER": "ecom_lenovo_ner",
+    "ZH-MEPAVE-Condition_Extract-attribute_value_detection": "ecom_mepave_value_detection",
+    "ZH-MEPAVE-NER-attribute_value_extraction": "ecom_mepave_value_extraction",
+    "ZH-Multi_CPR-CLS-query_item_matching": "ecom_multicpr_query_item_matching",
+    "ZH-Multi_CPR-Extract-product_select_2": "ecom_multicpr_product_select",
+    "ZH-OpenBG_Align-CLS-item_align": "ecom_openbg_item_align",
+    "ZH-OpenBG_Align-CLS-item_coarse_classify": "ecom_openbg_coarse_classify",
+    "ZH-OpenBG_Align-CLS-item_fine_classify": "ecom_openbg_fine_classify",
+    "ZH-OpenBG_Align-CLS-title_attribute_matching": "ecom_openbg_title_attribute_matching",
+    "ZH-OpenBG_Align-Generate-title_generate": "ecom_openbg_title_generate",
+    "EN-Reddit_QA-Extract-Extract_QA": "ecom_redditqa_extract_qa",
+}
+
+TEMPLATE_OF_PARADIGM = {"cls": "_cls_template_yaml", "ner": "_ner_template_yaml", "ext": "_text_template_yaml",
+                        "gen": "_text_template_yaml"}
+
+GROUP_DOCS = {
+    "ecom_unseen": "the official 12 held-out tasks of EcomGPT",
+    "ecom_unseen_task": "the three unseen tasks of the paper's Table 4 (Product Align, Review Topic, Product Select)",
+    "ecom_unseen_dataset": "the nine official held-out tasks on unseen datasets",
+}
+AGGREGATED_METRICS = ("micro_f1", "macro_f1", "rouge_l")
+
+
+def render_task(folder: str, targets: list[str]) -> str:
+    task = released_tasks()[folder]
+    stats = length_stats(targets)
+    return (
+        f"# {folder}: {task.task_type}, {task.lang.upper()}.\n"
+        f"# Gold targets in UTF-8 bytes (an upper bound on the tokens of a byte-level BPE tokenizer such as\n"
+        f"# BLOOM's): p50 {stats.p50}, p99 {stats.p99}, max {stats.max} -> max_gen_toks {stats.max_gen_toks}"
+        f" fits >= 99% of them.\n"
+        f"include: {TEMPLATE_OF_PARADIGM[task.paradigm]}\n"
+        f"task: {TASK_NAMES[folder]}\n"
+        f"tag: [ecom_{task.paradigm}, ecom_{task.lang}]\n"
+        f"generation_kwargs:\n"
+        f"  until: [\"###\"]\n"
+        f"  do_sample: false\n"
+        f"  max_gen_toks: {stats.max_gen_toks}\n"
+        f"metadata:\n"
+        f"  version: 1.0\n"
+        f"  ecomgpt_task: {folder}\n"
+    )
+
+
+def group_members() -> dict[str, list[str]]:
+    official = [f for f, t in released_tasks().items() if t.official]
+    return {
+        "ecom_unseen": official,
+        "ecom_unseen_task": [f for f in official if f in UNSEEN_TASKS],
+        "ecom_unseen_dataset": [f for f in official if f not in UNSEEN_TASKS],
+    }
+
+
+def render_group(group: str, folders: list[str]) -> str:
+    lines = [f"# {GROUP_DOCS[group]}; aggregates are the unweighted mean over member tasks reporting the metric.",
+             f"group: {group}", "task:"]
+    lines += [f"  - {TASK_NAMES[f]}" for f in folders]
+    lines.append("aggregate_metric_list:")
+    for metric in AGGREGATED_METRICS:
+        lines += [f"  - metric: {metric}", "    aggregation: mean", "    weight_by_size: false"]
+    lines += ["metadata:", "  version: 1.0", ""]
+    return "\n".join(lines)
+
+
+def rendered_files() -> dict[str, str]:
+    """File name -> content of every generated YAML."""
+    from ecom_tasks.utils import build_docs
+
+    files = {}
+    for folder in released_tasks():
+        files[f"{TASK_NAMES[folder]}.yaml"] = render_task(folder, [d["target"] for d in build_docs(folder)])
+    for group, folders in group_members().items():
+        files[f"{group}.yaml"] = render_group(group, folders)
+    return files
+
+
+def main() -> None:
+    for name, content in rendered_files().items():
+        (HERE / name).write_text(content, encoding="utf-8")
+        print(f"wrote {HERE / name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Finding and reading the released evaluation sets, with errors a user can act on.
+
+The data folder is `ECOMGPT_EVAL_DIR` when set, else the per-user cache that `ecomgpt fetch` fills.
+Every problem (missing folder, missing file, malformed JSON line, a record without the fields its task
+type needs) raises `EvalDataError` naming the variable or `file:line` and saying how to fix it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ecom_tasks.release import manifest, released_task
+
+ENV_VAR = "ECOMGPT_EVAL_DIR"
+CACHE_ENV_VAR = "ECOMGPT_CACHE_DIR"
+FETCH_HINT = "run `ecomgpt fetch` to download the release into the cache, or set ECOMGPT_EVAL_DIR"
+COMPLETE_MARKER = ".complete"
+
+
+class EvalDataError(Exception):
+    """The evaluation data is missing or malformed; the message says where and how to fix it."""
+
+
+def cache_root() -> Path:
+    """Per-user cache: $ECOMGPT_CACHE_DIR, else $XDG_CACHE_HOME/ecomgpt, else ~/.cache/ecomgpt."""
+    if os.environ.get(CACHE_ENV_VAR):
+        return Path(os.environ[CACHE_ENV_VAR]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "ecomgpt"
+
+
+def cached_eval_dir() -> Path:
+    """Where `ecomgpt fetch` puts the release: one folder per pinned commit."""
+    return cache_root() / "ecominstruct_eval" / manifest()["commit"][:7]
+
+
+def eval_dir() -> Path:
+    """The folder holding `<Dataset>/tasks/<task>/...`, or an EvalDataError saying how to get one."""
+    configured = os.environ.get(ENV_VAR)
+    if configured:
+        path = Path(configured).expanduser()
+        if not path.is_dir():
+            raise EvalDataError(
+                f"{ENV_VAR}={configured} is not a folder. Point it at the folder that holds ABSA/, Lenovo/, "
+                f"MEPAVE/, ... (the release's data/ecom_instruct_v1), or unset it and {FETCH_HINT}."
+            )
+        return path
+    path = cached_eval_dir()
+    if not (path / COMPLETE_MARKER).is_file():
+        raise EvalDataError(
+            f"{ENV_VAR} is not set and there is no fetched copy of the evaluation sets at {path}: {FETCH_HINT} "
+            "to a folder holding the 13 released task folders."
+        )
+    return path
+
+
+def task_dir(folder: str, root: Path | None = None) -> Path:
+    root = eval_dir() if root is None else root
+    path = root / released_task(folder).relative_dir
+    if not path.is_dir():
+        source = f"{ENV_VAR}={root}" if os.environ.get(ENV_VAR) else str(root)
+        raise EvalDataError(
+            f"{path} is missing: the data folder ({source}) has no {released_task(folder).relative_dir}. "
+            f"Check that it is the release's data/ecom_instruct_v1 folder, or {FETCH_HINT}."
+        )
+    return path
+
+
+def _required_file(path: Path) -> Path:
+    if not path.is_file():
+        raise EvalDataError(f"{path} is missing. Restore it from the release, or {FETCH_HINT}.")
+    return path
+
+
+def read_meta(folder: str, root: Path | None = None) -> dict:
+    """The task's meta-info.json, checked for the fields the prompts need."""
+    path = _required_file(task_dir(folder, root) / "meta-info.json")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise EvalDataError(f"{path}:{err.lineno}: not valid JSON ({err.msg}).") from None
+    needs_labels = released_task(folder).paradigm in ("cls", "ner") or "Condition_Extract" in folder
+    required = ["defi", "test_prompt", "label_sep"] + (["label_key", "label_set"] if needs_labels else [])
+    missing = [key for key in required if key not in meta]
+    prompt = meta.get("test_prompt")
+    if "test_prompt" in meta and not (isinstance(prompt, dict) and isinstance(prompt.get("instruction"), str)):
+        missing.append("test_prompt.instruction")
+    if needs_labels and not missing and meta["label_key"] not in meta["label_set"]:
+        missing.append(f"label_set.{meta['label_key']}")
+    if missing:
+        raise EvalDataError(f"{path}: missing field(s) {', '.join(missing)}; the file is not a released meta-info.json.")
+    return meta
+
+
+def _check_record(record: object, folder: str, meta: dict) -> str | None:
+    """Why this record cannot be used for its task type, or None."""
+    if not isinstance(record, dict):
+        return "a record must be a JSON object"
+    if not isinstance(record.get("sentences"), str):
+        return "no 'sentences' string"
+    task_type = released_task(folder).task_type
+    if task_type == "CLS":
+        gold = record.get("labels", {}).get(meta["label_key"]) if isinstance(record.get("labels"), dict) else None
+        if not isinstance(gold, list) or not gold or not all(isinstance(g, str) for g in gold):
+            return f"no non-empty 'labels.{meta['label_key']}' list of strings"
+        return None
+    spans = record.get("spans")
+    if not isinstance(spans, list) or not all(isinstance(s, dict) and isinstance(s.get("term"), str) for s in spans):
+        return "no 'spans' list of objects with a 'term' string"
+    if task_type == "NER" and not all(isinstance(s.get("type"), str) for s in spans):
+        return "a span has no 'type' string"
+    if task_type == "Generate" and len(spans) != 1:
+        return f"a Generate record needs exactly one span (the target text), found {len(spans)}"
+    return None
+
+
+def read_records(folder: str, root: Path | None = None, meta: dict | None = None) -> list[dict]:
+    """All records of test.json in file order (record i = line i + 1). Only a final empty line is allowed."""
+    meta = read_meta(folder, root) if meta is None else meta
+    path = _required_file(task_dir(folder, root) / "test.json")
+    lines = path.read_text(encoding="utf-8").split("\n")
+    if lines and lines[-1].strip() == "":
+        lines.pop()
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            raise EvalDataError(f"{path}:{number}: empty line inside the file; every line must hold one record.")
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise EvalDataError(
+                f"{path}:{number}: malformed JSON ({err.msg} at column {err.colno}). "
+                f"Restore the file from the release, or {FETCH_HINT}."
+            ) from None
+        problem = _check_record(record, folder, meta)
+        if problem:
+            raise EvalDataError(f"{path}:{number}: {problem}.")
+        records.append(record)
+    if not records:
+        raise EvalDataError(f"{path} holds no records.")
+    return records

@@ -1,0 +1,142 @@
+"""The suite's metrics on a 0-100 scale: ROUGE-L (rouge-chinese, jieba for Chinese) and set-F1.
+
+Per-record functions return what lm-eval stores per doc; the `aggregate_*` functions are lm-eval
+aggregations that turn the task's list of per-record values into one corpus-level number.
+Set-F1 follows the released SetScore: micro from summed counts; macro = F1 of (mean per-record P,
+mean per-record R), where a record with an empty prediction or gold set has P = R = 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+
+import jieba
+from rouge_chinese import Rouge
+
+jieba.setLogLevel(logging.WARNING)
+_ROUGE = Rouge(metrics=["rouge-l"])
+_ITEM_SPLIT = re.compile(r"[,，]")
+_TRAILING_STOP = (".", "。")
+STOP_MARK = "###"
+
+
+def normalise_prediction(text: str) -> str:
+    """Cut at the first `###`, strip whitespace. Nothing else (the same for every model)."""
+    return text.split(STOP_MARK, 1)[0].strip()
+
+
+def rouge_tokens(text: str, lang: str) -> list[str]:
+    """Chinese: jieba.lcut (default dictionary, HMM on) without whitespace tokens; English: whitespace split."""
+    if lang == "zh":
+        return [token for token in jieba.lcut(text) if token.strip()]
+    return text.split()
+
+
+def rouge_l(prediction: str, reference: str, lang: str) -> float:
+    """ROUGE-L F (0-100) of one record from rouge-chinese; an empty prediction (or reference) scores 0."""
+    hyp, ref = rouge_tokens(prediction, lang), rouge_tokens(reference, lang)
+    if not hyp or not ref:
+        return 0.0
+    return 100.0 * _ROUGE.get_scores(" ".join(hyp), " ".join(ref))[0]["rouge-l"]["f"]
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+
+
+# --- classification: sets of labels --------------------------------------------------------------
+
+def label_set(text: str) -> set[str]:
+    """Items split on `,` or `，`, each stripped of whitespace and a trailing `.`/`。`, empties dropped."""
+    items = set()
+    for item in _ITEM_SPLIT.split(text):
+        item = item.strip()
+        if item.endswith(_TRAILING_STOP):
+            item = item[:-1].strip()
+        if item:
+            items.add(item)
+    return items
+
+
+def set_counts(pred: set, gold: set) -> tuple[int, int, int]:
+    """(|pred ∩ gold|, |pred|, |gold|) of one record."""
+    return len(pred & gold), len(pred), len(gold)
+
+
+def set_precision_recall(pred: set, gold: set) -> tuple[float, float]:
+    """Per-record (P, R); P = R = 0 when either set is empty (the released SetScore)."""
+    if not pred or not gold:
+        return 0.0, 0.0
+    hits = len(pred & gold)
+    return hits / len(pred), hits / len(gold)
+
+
+def aggregate_micro_f1(counts: Sequence[Sequence[int]]) -> float:
+    """F1 (0-100) from summed (hits, predicted, gold) counts."""
+    hits = sum(c[0] for c in counts)
+    predicted = sum(c[1] for c in counts)
+    gold = sum(c[2] for c in counts)
+    if predicted == 0 or gold == 0:
+        return 0.0
+    return 100.0 * _f1(hits / predicted, hits / gold)
+
+
+def aggregate_macro_f1(precision_recall: Sequence[Sequence[float]]) -> float:
+    """F1 (0-100) of the mean per-record precision and the mean per-record recall."""
+    if not precision_recall:
+        return 0.0
+    precision = sum(p for p, _ in precision_recall) / len(precision_recall)
+    recall = sum(r for _, r in precision_recall) / len(precision_recall)
+    return 100.0 * _f1(precision, recall)
+
+
+# --- NER: (type, value) pairs --------------------------------------------------------------------
+
+def ner_pairs(text: str) -> set[tuple[str, str]]:
+    """Lines `Type: v1, v2` (split at the first ": ", values on ", ") -> (type, value) pairs; `None` and
+    empty values are dropped, and so are lines without ": "."""
+    pairs = set()
+    for line in text.split("\n"):
+        if ": " not in line:
+            continue
+        entity_type, values = line.split(": ", 1)
+        entity_type = entity_type.strip()
+        for value in values.split(", "):
+            value = value.strip()
+            if entity_type and value and value != "None":
+                pairs.add((entity_type, value))
+    return pairs
+
+
+def ner_type_counts(pred: set, gold: set) -> dict[str, list[int]]:
+    """Per type: [hits, predicted, gold] of one record, for every type it predicts or holds."""
+    counts: dict[str, list[int]] = {}
+    for entity_type, _ in pred | gold:
+        counts.setdefault(entity_type, [0, 0, 0])
+    for pair in pred:
+        counts[pair[0]][1] += 1
+        counts[pair[0]][0] += pair in gold
+    for pair in gold:
+        counts[pair[0]][2] += 1
+    return counts
+
+
+def aggregate_type_macro_f1(per_record: Sequence[dict]) -> float:
+    """Mean over every type seen in gold or predictions anywhere in the task of that type's F1 (0-100);
+    a type that is only ever predicted (hallucinated) counts with F1 0."""
+    totals: dict[str, list[int]] = {}
+    for record in per_record:
+        for entity_type, (hits, predicted, gold) in record.items():
+            total = totals.setdefault(entity_type, [0, 0, 0])
+            total[0] += hits
+            total[1] += predicted
+            total[2] += gold
+    if not totals:
+        return 0.0
+    scores = [
+        _f1(hits / predicted if predicted else 0.0, hits / gold if gold else 0.0)
+        for hits, predicted, gold in totals.values()
+    ]
+    return 100.0 * sum(scores) / len(scores)

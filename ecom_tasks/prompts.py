@@ -1,0 +1,88 @@
+"""The released evaluation prompt and target of each record, deterministic on every run and machine.
+
+Prompt = the release's head sentence with the task's `defi` + `test_prompt.instruction`, with
+`{sentences}` = the record's text and `{label_set}` = the candidates joined by `label_sep`.
+Targets follow the release's own encoders: CLS -> gold labels joined by ", "; NER -> one line per type of
+the label list (`Type: a, b` or `Type: None`); Extract / Condition_Extract -> span terms joined by ", ";
+Generate -> the span term.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+from ecom_tasks.release import released_task
+
+PROMPT_HEAD = (
+    "Below is an instruction that describes the {defi} task. "
+    "Write a response that appropriately completes the request.\n"
+)
+MAX_CANDIDATES = 50
+ANSWER_SEP = ", "
+NO_ENTITY = "None"
+
+
+def record_seed(folder: str, index: int) -> int:
+    """A seed per record from a hash of its task and line: stable across processes, Pythons and machines
+    (the built-in hash() of a string is salted per process)."""
+    digest = hashlib.sha256(f"{folder}\n{index}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def label_list(meta: dict) -> list[str]:
+    return list(meta["label_set"][meta["label_key"]])
+
+
+def cls_candidates(labels: list[str], gold: list[str], folder: str, index: int) -> list[str]:
+    """The whole label list (meta order) when it has at most 50 labels; otherwise the gold labels plus
+    distractors drawn with a per-record seeded RNG up to 50 in total, in a seeded shuffled order."""
+    if len(labels) <= MAX_CANDIDATES:
+        return list(labels)
+    rng = random.Random(record_seed(folder, index))
+    gold_unique = list(dict.fromkeys(gold))
+    distractors = [label for label in labels if label not in set(gold_unique)]
+    candidates = gold_unique + rng.sample(distractors, MAX_CANDIDATES - len(gold_unique))
+    rng.shuffle(candidates)
+    return candidates
+
+
+def render_prompt(meta: dict, sentences: str, candidates: list[str]) -> str:
+    template = PROMPT_HEAD.format(defi=meta["defi"]) + meta["test_prompt"]["instruction"]
+    return template.format(sentences=sentences, label_set=meta["label_sep"].join(candidates))
+
+
+def ner_target(types: list[str], spans: list[dict]) -> str:
+    terms_by_type: dict[str, list[str]] = {}
+    for span in spans:
+        terms_by_type.setdefault(span["type"], []).append(span["term"])
+    return "\n".join(f"{t}: {ANSWER_SEP.join(terms_by_type.get(t, [NO_ENTITY]))}" for t in types)
+
+
+def build_doc(folder: str, meta: dict, record: dict, index: int) -> dict:
+    """One lm-eval doc: the record's prompt, target and the candidates shown, with its line position."""
+    task = released_task(folder)
+    candidates: list[str] = []
+    if task.task_type == "CLS":
+        gold = record["labels"][meta["label_key"]]
+        candidates = cls_candidates(label_list(meta), gold, folder, index)
+        target = ANSWER_SEP.join(gold)
+    elif task.task_type == "NER":
+        candidates = label_list(meta)
+        target = ner_target(candidates, record["spans"])
+    elif task.task_type == "Condition_Extract":
+        candidates = label_list(meta)
+        target = ANSWER_SEP.join(span["term"] for span in record["spans"])
+    elif task.task_type == "Extract":
+        target = ANSWER_SEP.join(span["term"] for span in record["spans"])
+    else:  # Generate
+        target = record["spans"][0]["term"]
+    return {
+        "doc_id": index,
+        "line": index + 1,
+        "lang": task.lang,
+        "sentences": record["sentences"],
+        "candidates": candidates,
+        "prompt": render_prompt(meta, record["sentences"], candidates),
+        "target": target,
+    }

@@ -1,0 +1,69 @@
+"""The plain functions the task YAMLs name with `!function`: loading docs, prompt, target, scoring.
+
+lm-eval loads this file by path, so it imports the installed `ecom_tasks` package by absolute name.
+"""
+
+from __future__ import annotations
+
+import datasets
+
+from ecom_tasks import metrics
+from ecom_tasks.data import EvalDataError, read_meta, read_records
+from ecom_tasks.prompts import build_doc
+
+
+def build_docs(ecomgpt_task: str) -> list[dict]:
+    """All docs of one released folder, doc i = line i + 1 of its test.json."""
+    meta = read_meta(ecomgpt_task)
+    return [build_doc(ecomgpt_task, meta, record, i) for i, record in enumerate(read_records(ecomgpt_task, meta=meta))]
+
+
+def load_docs(ecomgpt_task: str, **_other_metadata) -> datasets.DatasetDict:
+    """lm-eval `custom_dataset`: called with the task's metadata (and any --metadata / model args).
+
+    A data problem ends the run with the message alone, not with a traceback from inside lm-eval.
+    """
+    try:
+        docs = build_docs(ecomgpt_task)
+    except EvalDataError as err:
+        raise SystemExit(f"ecom_tasks: {err}") from None
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
+
+
+def doc_to_text(doc: dict) -> str:
+    return doc["prompt"]
+
+
+def doc_to_target(doc: dict) -> str:
+    return doc["target"]
+
+
+def process_text(doc: dict, results: list[str]) -> dict:
+    """Extract, Condition_Extract and Generate tasks: ROUGE-L only."""
+    prediction = metrics.normalise_prediction(results[0])
+    return {"rouge_l": metrics.rouge_l(prediction, doc["target"], doc["lang"])}
+
+
+def process_cls(doc: dict, results: list[str]) -> dict:
+    prediction = metrics.normalise_prediction(results[0])
+    pred, gold = metrics.label_set(prediction), metrics.label_set(doc["target"])
+    return {
+        "rouge_l": metrics.rouge_l(prediction, doc["target"], doc["lang"]),
+        "micro_f1": metrics.set_counts(pred, gold),
+        "macro_f1": metrics.set_precision_recall(pred, gold),
+    }
+
+
+def process_ner(doc: dict, results: list[str]) -> dict:
+    prediction = metrics.normalise_prediction(results[0])
+    pred, gold = metrics.ner_pairs(prediction), metrics.ner_pairs(doc["target"])
+    return {
+        "rouge_l": metrics.rouge_l(prediction, doc["target"], doc["lang"]),
+        "micro_f1": metrics.set_counts(pred, gold),
+        "macro_f1": metrics.ner_type_counts(pred, gold),
+    }
+
+
+micro_f1 = metrics.aggregate_micro_f1
+set_macro_f1 = metrics.aggregate_macro_f1
+type_macro_f1 = metrics.aggregate_type_macro_f1

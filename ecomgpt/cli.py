@@ -1,0 +1,65 @@
+"""Console scripts: `ecomgpt` (fetch / verify the evaluation data) and `ecomgpt-eval` (lm-eval's own CLI
+with the `ecom_tasks` folder already on its include path)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ecom_tasks import TASKS_DIR
+from ecom_tasks.data import EvalDataError
+
+LM_EVAL_SUBCOMMANDS = ("run", "ls", "validate")
+
+
+def _with_include_path(argv: list[str]) -> list[str]:
+    if any(arg == "--include_path" or arg.startswith("--include_path=") for arg in argv):
+        raise SystemExit(
+            "ecomgpt-eval sets --include_path to the ecom_tasks folder itself; to combine it with other task "
+            f"folders, call lm_eval directly with --include_path {TASKS_DIR}"
+        )
+    if not argv or argv[0] in ("-h", "--help"):
+        return argv
+    if argv[0] not in LM_EVAL_SUBCOMMANDS:
+        argv = ["run", *argv]  # lm-eval's legacy form: no subcommand means `run`
+    return [*argv, "--include_path", str(TASKS_DIR)]
+
+
+def eval_main(argv: list[str] | None = None) -> None:
+    """`ecomgpt-eval ...` == `lm_eval ... --include_path <ecom_tasks>`."""
+    from lm_eval.__main__ import cli_evaluate
+
+    argv = sys.argv[1:] if argv is None else argv
+    sys.argv = ["ecomgpt-eval", *_with_include_path(list(argv))]
+    cli_evaluate()
+
+
+def main(argv: list[str] | None = None) -> None:
+    from ecom_tasks import fetch as fetch_module
+
+    parser = argparse.ArgumentParser(prog="ecomgpt", description="EcomGPT toolkit commands.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    fetch = commands.add_parser("fetch", help="download the 13 released evaluation sets and check their hashes")
+    fetch.add_argument("--dest", type=Path, help="target folder (default: the per-user cache)")
+    fetch.add_argument("--base-url", help=f"mirror of the release's data folder (or ${fetch_module.BASE_URL_ENV})")
+    fetch.add_argument("--force", action="store_true", help="download again even when a verified copy exists")
+    verify = commands.add_parser("verify", help="check an evaluation data folder against the release hashes")
+    verify.add_argument("folder", type=Path)
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "fetch":
+            dest = fetch_module.fetch(args.dest, args.base_url, args.force)
+            print(f"evaluation sets ready in {dest}")
+            if args.dest is not None:
+                print(f"use them with: export ECOMGPT_EVAL_DIR={dest}")
+        elif args.command == "verify":
+            problems = fetch_module.verify_dir(args.folder)
+            for problem in problems:
+                print(problem, file=sys.stderr)
+            if problems:
+                raise SystemExit(f"{len(problems)} file(s) differ from the release")
+            print(f"{args.folder}: all 26 files match the release")
+    except EvalDataError as err:
+        raise SystemExit(f"ecomgpt {args.command}: {err}") from None

@@ -1,0 +1,39 @@
+"""Shared fixtures: the evaluation data folder (from ECOMGPT_EVAL_DIR) and a tiny local BLOOM model."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def eval_dir() -> Path:
+    configured = os.environ.get("ECOMGPT_EVAL_DIR")
+    if not configured or not Path(configured).is_dir():
+        pytest.fail(
+            "ECOMGPT_EVAL_DIR must point at the released evaluation sets (e.g. ../shared/ecominstruct_eval); "
+            f"it is {configured!r}. Run the tests through .ci/run or set it."
+        )
+    return Path(configured)
+
+
+@pytest.fixture(scope="session")
+def tiny_bloom(eval_dir, tmp_path_factory) -> Path:
+    """A random-weight BLOOM with a tokenizer trained on the evaluation texts (never written into git)."""
+    from ecomgpt.tiny_bloom import make_tiny_bloom
+
+    texts = [
+        json.loads(line)["sentences"]
+        for path in sorted(eval_dir.glob("*/tasks/*/test.json"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    return make_tiny_bloom(tmp_path_factory.mktemp("tiny_bloom"), texts)

@@ -1,0 +1,53 @@
+"""`ecomgpt fetch` / `ecomgpt verify` against a local mirror, and the `ecomgpt-eval` argument handling."""
+
+import shutil
+
+import pytest
+
+from ecom_tasks import TASKS_DIR
+from ecom_tasks.data import COMPLETE_MARKER, EvalDataError, eval_dir as resolve_eval_dir
+from ecom_tasks.fetch import fetch, verify_dir
+from ecomgpt.cli import _with_include_path, main
+
+
+def test_release_manifest_matches_the_shared_copy(eval_dir):
+    assert verify_dir(eval_dir) == []
+
+
+def test_fetch_from_a_mirror_fills_the_cache_and_is_used(eval_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("ECOMGPT_CACHE_DIR", str(tmp_path / "cache"))
+    dest = fetch(base_url=eval_dir.as_uri())
+    assert (dest / COMPLETE_MARKER).is_file()
+    assert verify_dir(dest) == []
+    assert len(list(dest.glob("*/tasks/*/test.json"))) == 13
+    monkeypatch.delenv("ECOMGPT_EVAL_DIR")
+    assert resolve_eval_dir() == dest
+
+
+def test_fetch_refuses_a_corrupted_mirror_and_leaves_no_data_folder(eval_dir, tmp_path):
+    mirror = tmp_path / "mirror"
+    shutil.copytree(eval_dir, mirror)
+    bad = mirror / "Reddit_QA/tasks/EN-Reddit_QA-Extract-Extract_QA/test.json"
+    bad.write_text(bad.read_text(encoding="utf-8").replace("Context", "Kontext", 1), encoding="utf-8")
+    dest = tmp_path / "dest"
+    with pytest.raises(EvalDataError, match=r"EN-Reddit_QA-Extract-Extract_QA/test\.json: sha256 .* has 8d35c5acc7fc"):
+        fetch(dest, base_url=mirror.as_uri())
+    assert not dest.exists()
+
+
+def test_verify_command_reports_a_changed_file(eval_dir, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(eval_dir, copy)
+    (copy / "ABSA/tasks/EN-ABSA-CLS-review_topic_category/meta-info.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(SystemExit, match="1 file"):
+        main(["verify", str(copy)])
+    assert "EN-ABSA-CLS-review_topic_category/meta-info.json: content differs" in capsys.readouterr().err
+
+
+def test_ecomgpt_eval_adds_the_include_path():
+    assert _with_include_path(["--model", "hf", "--tasks", "ecom_unseen"]) == [
+        "run", "--model", "hf", "--tasks", "ecom_unseen", "--include_path", str(TASKS_DIR)]
+    assert _with_include_path(["ls", "tasks"]) == ["ls", "tasks", "--include_path", str(TASKS_DIR)]
+    assert _with_include_path(["--help"]) == ["--help"]
+    with pytest.raises(SystemExit, match="sets --include_path"):
+        _with_include_path(["--tasks", "x", "--include_path=/elsewhere"])

@@ -1,0 +1,95 @@
+"""Metric unit tests with hand-computed values (0-100 scale)."""
+
+import pytest
+
+from ecom_tasks import metrics, utils
+
+
+def test_normalisation_cuts_at_first_stop_mark_and_strips():
+    assert metrics.normalise_prediction("  Food\n### Instruction:\nmore ### text") == "Food"
+    assert metrics.normalise_prediction("\n Food , Price \n") == "Food , Price"
+    assert metrics.normalise_prediction("###") == ""
+
+
+def test_rouge_l_english_splits_on_whitespace():
+    # hyp [the red phone], ref [red phone case]: LCS 2, P = R = 2/3 -> F = 2/3
+    assert metrics.rouge_l("the red phone", "red phone case", "en") == pytest.approx(200 / 3, rel=1e-6)
+    # hyp [a b], ref [a b c d]: LCS 2, P 1, R 1/2 -> F 2/3
+    assert metrics.rouge_l("a b", "a b c d", "en") == pytest.approx(200 / 3, rel=1e-6)
+
+
+def test_rouge_l_chinese_segments_with_jieba():
+    assert metrics.rouge_tokens("圆领拼接连衣裙", "zh") == ["圆领", "拼接", "连衣裙"]
+    # words: hyp [圆领 连衣裙], ref [圆领 拼接 连衣裙]: LCS 2, P 1, R 2/3 -> F 0.8
+    # (characters would give P 1, R 5/7 -> F 0.833: the segmentation matters)
+    assert metrics.rouge_l("圆领连衣裙", "圆领拼接连衣裙", "zh") == pytest.approx(80.0, rel=1e-6)
+    # whitespace tokens from jieba are dropped
+    assert metrics.rouge_tokens("圆领 连衣裙", "zh") == ["圆领", "连衣裙"]
+    assert metrics.rouge_l("圆领 连衣裙", "圆领拼接连衣裙", "zh") == pytest.approx(80.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("prediction", ["", "   ", "\n\t", "### Response: Food"])
+def test_empty_predictions_score_zero(prediction):
+    result = utils.process_cls({"target": "Food", "lang": "en"}, [prediction])
+    assert result["rouge_l"] == 0.0
+    assert result["micro_f1"] == (0, 0, 1)
+    assert result["macro_f1"] == (0.0, 0.0)
+
+
+def test_stop_mark_continuation_is_cut_before_scoring():
+    result = utils.process_cls({"target": "Food", "lang": "en"}, ["Food\n### Instruction:\nService, Price"])
+    assert result["rouge_l"] == pytest.approx(100.0, rel=1e-6)
+    assert result["micro_f1"] == (1, 1, 1)
+
+
+def test_label_set_splits_on_ascii_and_full_width_commas():
+    assert metrics.label_set("Food，Service. , Price。,, ") == {"Food", "Service", "Price"}
+    assert metrics.label_set("相同，不相同") == {"相同", "不相同"}
+    assert metrics.label_set("") == set()
+
+
+def test_set_f1_micro_and_macro_differ():
+    records = [
+        ("A", "A"),  # P 1, R 1
+        ("A, B, C, D", "B"),  # P 1/4, R 1
+        ("", "C"),  # empty prediction: P = R = 0
+    ]
+    results = [utils.process_cls({"target": gold, "lang": "en"}, [pred]) for pred, gold in records]
+    # micro: hits 2, predicted 5, gold 3 -> P 0.4, R 2/3 -> F1 0.5
+    assert utils.micro_f1([r["micro_f1"] for r in results]) == pytest.approx(50.0)
+    # macro: mean P 5/12, mean R 2/3 -> F1 20/39
+    assert utils.set_macro_f1([r["macro_f1"] for r in results]) == pytest.approx(2000 / 39)
+
+
+def test_full_width_comma_prediction_matches_gold():
+    result = utils.process_cls({"target": "Food, Price", "lang": "en"}, ["Food，Price"])
+    assert result["micro_f1"] == (2, 2, 2)
+    assert result["macro_f1"] == (1.0, 1.0)
+
+
+def test_ner_pairs_parse_lines_and_drop_none():
+    text = "Brand: Toshiba, Dell\nProduct: None\ngarbage line\nComponent: \nAttribute:missing-space"
+    assert metrics.ner_pairs(text) == {("Brand", "Toshiba"), ("Brand", "Dell")}
+
+
+def test_ner_missing_line_and_hallucinated_type():
+    gold_1 = "Attribute: None\nBrand: Toshiba\nComponent: None\nProduct: None"
+    gold_2 = "Attribute: None\nBrand: None\nComponent: None\nProduct: Pentium 4 processor"
+    gold_3 = "Attribute: None\nBrand: None\nComponent: HT Technology\nProduct: None"
+    records = [
+        (gold_1, "Brand: Toshiba, Dell\nColor: red"),  # lines missing, one wrong value, a hallucinated type
+        (gold_2, "Product: Pentium 4 processor\nBrand: None"),  # exact, other line order
+        (gold_3, ""),  # the gold Component line is missing from the prediction
+    ]
+    results = [utils.process_ner({"target": gold, "lang": "en"}, [pred]) for gold, pred in records]
+    assert results[0]["macro_f1"] == {"Brand": [1, 2, 1], "Color": [0, 1, 0]}
+    # micro: hits 2, predicted 4, gold 3 -> P 1/2, R 2/3 -> F1 4/7
+    assert utils.micro_f1([r["micro_f1"] for r in results]) == pytest.approx(400 / 7)
+    # macro over Brand (2/3), Color (0, hallucinated), Product (1), Component (0) -> 5/12
+    assert utils.type_macro_f1([r["macro_f1"] for r in results]) == pytest.approx(500 / 12)
+
+
+def test_aggregations_of_nothing_are_zero():
+    assert utils.micro_f1([(0, 0, 3)]) == 0.0
+    assert utils.set_macro_f1([]) == 0.0
+    assert utils.type_macro_f1([{}]) == 0.0
