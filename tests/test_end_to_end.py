@@ -4,11 +4,19 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 from ecom_tasks._generate_configs import TASK_NAMES
 from ecom_tasks.release import UNSEEN_TASKS, released_tasks
 
 CLS_NER_METRICS = {"rouge_l,none", "micro_f1,none", "macro_f1,none"}
+
+
+def console_script(name):
+    """The console script installed beside this interpreter (the venv's bin/ need not be on PATH)."""
+    path = Path(sys.executable).parent / name
+    return str(path) if path.exists() else shutil.which(name)
 
 
 def run_cli(command, tmp_path, name):
@@ -22,7 +30,7 @@ def run_cli(command, tmp_path, name):
 
 
 def test_lm_eval_cli_runs_ecom_unseen_on_a_tiny_bloom(tiny_bloom, tmp_path):
-    lm_eval = shutil.which("lm_eval")
+    lm_eval = console_script("lm_eval")
     assert lm_eval, "lm_eval console script not installed"
     from ecom_tasks import TASKS_DIR
 
@@ -48,7 +56,7 @@ def test_lm_eval_cli_runs_ecom_unseen_on_a_tiny_bloom(tiny_bloom, tmp_path):
 
 
 def test_ecomgpt_eval_is_lm_eval_with_the_plugin(tiny_bloom, tmp_path):
-    ecomgpt_eval = shutil.which("ecomgpt-eval")
+    ecomgpt_eval = console_script("ecomgpt-eval")
     assert ecomgpt_eval, "ecomgpt-eval console script not installed"
     results = run_cli([ecomgpt_eval, "--tasks", "ecom_unseen_task", "--model", "hf", "--model_args",
                        f"pretrained={tiny_bloom},dtype=float32", "--device", "cpu", "--limit", "1",
