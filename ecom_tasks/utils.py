@@ -44,24 +44,25 @@ def process_text(doc: dict, results: list[str]) -> dict:
     return {"rouge_l": metrics.rouge_l(prediction, doc["target"], doc["lang"])}
 
 
-def process_cls(doc: dict, results: list[str]) -> dict:
+def _score_sets(doc: dict, results: list[str], parse, macro_item) -> dict:
+    """ROUGE-L plus set-F1 items, with prediction and gold parsed into sets the same way."""
     prediction = metrics.normalise_prediction(results[0])
-    pred, gold = metrics.label_set(prediction), metrics.label_set(doc["target"])
+    pred, gold = parse(prediction), parse(doc["target"])
     return {
         "rouge_l": metrics.rouge_l(prediction, doc["target"], doc["lang"]),
         "micro_f1": metrics.set_counts(pred, gold),
-        "macro_f1": metrics.set_precision_recall(pred, gold),
+        "macro_f1": macro_item(pred, gold),
     }
+
+
+def process_cls(doc: dict, results: list[str]) -> dict:
+    """CLS tasks: label sets; macro items are per-record (precision, recall)."""
+    return _score_sets(doc, results, metrics.label_set, metrics.set_precision_recall)
 
 
 def process_ner(doc: dict, results: list[str]) -> dict:
-    prediction = metrics.normalise_prediction(results[0])
-    pred, gold = metrics.ner_pairs(prediction), metrics.ner_pairs(doc["target"])
-    return {
-        "rouge_l": metrics.rouge_l(prediction, doc["target"], doc["lang"]),
-        "micro_f1": metrics.set_counts(pred, gold),
-        "macro_f1": metrics.ner_type_counts(pred, gold),
-    }
+    """NER tasks: (type, value) pairs; macro items are per-type counts."""
+    return _score_sets(doc, results, metrics.ner_pairs, metrics.ner_type_counts)
 
 
 micro_f1 = metrics.aggregate_micro_f1
