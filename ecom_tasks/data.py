@@ -81,7 +81,7 @@ def read_meta(folder: str, root: Path | None = None) -> dict:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise EvalDataError(f"{path}:{err.lineno}: not valid JSON ({err.msg}).") from None
-    needs_labels = released_task(folder).paradigm in ("cls", "ner") or "Condition_Extract" in folder
+    needs_labels = released_task(folder).task_type in ("CLS", "NER", "Condition_Extract")
     required = ["defi", "test_prompt", "label_sep"] + (["label_key", "label_set"] if needs_labels else [])
     missing = [key for key in required if key not in meta]
     prompt = meta.get("test_prompt")

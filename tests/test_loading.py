@@ -112,6 +112,11 @@ def test_lm_eval_hook_exits_with_the_message_only(broken_copy):
         load_docs(FOLDER)
 
 
+def test_unknown_released_folder_is_named():
+    with pytest.raises(SystemExit, match=r"'EN-Nope-CLS-x' is not a released EcomGPT evaluation folder"):
+        load_docs("EN-Nope-CLS-x")
+
+
 def test_lm_eval_cli_shows_no_traceback_for_bad_data(broken_copy):
     replace_line(broken_copy / TEST_JSON, 7, "not json")
     result = subprocess.run(
