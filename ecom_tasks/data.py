@@ -57,12 +57,16 @@ def eval_dir() -> Path:
 
 
 def task_dir(folder: str, root: Path | None = None) -> Path:
+    try:
+        task = released_task(folder)
+    except KeyError as err:  # e.g. a YAML whose metadata.ecomgpt_task has a typo
+        raise EvalDataError(err.args[0]) from None
     root = eval_dir() if root is None else root
-    path = root / released_task(folder).relative_dir
+    path = root / task.relative_dir
     if not path.is_dir():
         source = f"{ENV_VAR}={root}" if os.environ.get(ENV_VAR) else str(root)
         raise EvalDataError(
-            f"{path} is missing: the data folder ({source}) has no {released_task(folder).relative_dir}. "
+            f"{path} is missing: the data folder ({source}) has no {task.relative_dir}. "
             f"Check that it is the release's data/ecom_instruct_v1 folder, or {FETCH_HINT}."
         )
     return path

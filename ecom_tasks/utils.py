@@ -25,7 +25,7 @@ def load_docs(ecomgpt_task: str, **_other_metadata) -> datasets.DatasetDict:
     """
     try:
         docs = build_docs(ecomgpt_task)
-    except (EvalDataError, KeyError) as err:  # KeyError: metadata.ecomgpt_task names no released folder
+    except EvalDataError as err:
         raise SystemExit(f"ecom_tasks: {err}") from None
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
 
