@@ -37,3 +37,29 @@ def tiny_bloom(eval_dir, tmp_path_factory) -> Path:
         if line.strip()
     ]
     return make_tiny_bloom(tmp_path_factory.mktemp("tiny_bloom"), texts)
+
+
+FIXTURE_RAW = Path(__file__).parent / "fixtures" / "ecom_raw"
+
+
+@pytest.fixture(scope="session")
+def raw_fixture_dir(tmp_path_factory) -> Path:
+    """The hand-written raw fixtures, with the online-shopping CSV zipped as the real dataset ships it."""
+    import shutil
+    import zipfile
+
+    root = tmp_path_factory.mktemp("raw") / "ecom_raw"
+    shutil.copytree(FIXTURE_RAW, root)
+    folder = root / "online_shopping_10_cats"
+    with zipfile.ZipFile(folder / "online_shopping_10_cats.zip", "w") as archive:
+        archive.write(folder / "online_shopping_10_cats.csv", "online_shopping_10_cats.csv")
+    (folder / "online_shopping_10_cats.csv").unlink()
+    return root
+
+
+@pytest.fixture(scope="session")
+def raw_dir() -> Path:
+    configured = os.environ.get("ECOMGPT_RAW_DIR")
+    if not configured or not Path(configured).is_dir():
+        pytest.fail(f"ECOMGPT_RAW_DIR must point at ../shared/ecom_raw; it is {configured!r}. Run through .ci/run.")
+    return Path(configured)

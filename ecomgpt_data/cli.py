@@ -1,0 +1,114 @@
+"""`ecomgpt-data build` and `ecomgpt-data stats`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+from ecomgpt_data.atomic_tasks import PARADIGMS
+from ecomgpt_data.config import ConfigError, load_config
+from ecomgpt_data.guard import HeldOutSourceError
+from ecomgpt_data.mixture import BuildError, build
+from ecomgpt_data.records import RawDataError
+from ecomgpt_data.sources.jsonl import JsonlSourceError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ecomgpt-data", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    b = commands.add_parser("build", help="build a training mixture from raw e-commerce datasets")
+    b.add_argument("--raw-dir", dest="raw_dir", help="raw data folder (default: $ECOMGPT_RAW_DIR)")
+    b.add_argument("--out", required=True, type=Path, help="output folder (written atomically)")
+    b.add_argument("--config", type=Path, help="mixture YAML; command-line options override it")
+    b.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    b.add_argument("--eval-dir", dest="eval_dir", help="held-out sets for the guard (default: $ECOMGPT_EVAL_DIR)")
+    b.add_argument("--seed", type=int)
+    b.add_argument("--per-task", dest="per_task", type=int, help="instances per task at most (default 800)")
+    b.add_argument("--num-tasks", dest="num_tasks", type=int, help="the first K tasks of the seeded task order")
+    b.add_argument("--prompt-lang", dest="prompt_lang", choices=("en", "zh", "mixed"))
+    b.add_argument("--source", dest="sources", action="append", default=[], help="only this source (repeatable)")
+    b.add_argument("--drop-source", dest="drop_sources", action="append", default=[],
+                   help="leave out everything derived from this source (repeatable)")
+    b.add_argument("--drop-paradigm", dest="drop_paradigms", action="append", default=[], choices=PARADIGMS)
+    b.add_argument("--lang", choices=("en", "zh"), help="one data language only")
+    b.add_argument("--no-golden-cot", dest="no_golden_cot", action="store_true", help="drop atomic (golden CoT) tasks")
+    b.add_argument("--no-pseudo-cot", dest="no_pseudo_cot", action="store_true", help="drop pseudo-labelled tasks")
+    b.add_argument("--no-description", dest="no_description", action="store_true", help="prompt without task description")
+    b.add_argument("--no-constraints", dest="no_constraints", action="store_true", help="prompt without output constraints")
+    b.add_argument("--narrow-prompts", dest="narrow_prompts", action="store_true", help="one fixed prompt per paradigm")
+    b.add_argument("--max-chars", dest="max_chars", type=int, help="longest instance kept, in characters")
+    b.add_argument("--on-error", dest="on_error", choices=("raise", "skip"),
+                   help="a malformed raw record stops the build (raise, default) or is skipped and counted")
+    b.add_argument("--quality-model", dest="quality_model", help="text-classification model for the quality filter")
+    b.add_argument("--quality-label", dest="quality_label", help="the quality model's label meaning 'keep'")
+    b.add_argument("--quality-threshold", dest="quality_threshold", type=float)
+    b.add_argument("--unsafe-no-guard", dest="unsafe_no_guard", action="store_true",
+                   help="build without the held-out guard (never for real training data)")
+    b.add_argument("--no-progress", action="store_true")
+
+    s = commands.add_parser("stats", help="print a task / paradigm / language table of a built mixture")
+    s.add_argument("mixture", type=Path, help="a folder written by build (or its mixture.jsonl)")
+    return parser
+
+
+def run_build(args: argparse.Namespace) -> int:
+    options = {k: v for k, v in vars(args).items()
+               if k not in ("command", "out", "config", "overwrite", "no_progress")}
+    config = load_config(args.config, options)
+    config_dir = args.config.parent if args.config else Path.cwd()
+    manifest = build(config, args.out, overwrite=args.overwrite, config_dir=config_dir, progress=not args.no_progress)
+    totals = manifest["totals"]
+    print(f"wrote {args.out}: {totals.get('selected', 0)} instances from {len(manifest['tasks'])} tasks")
+    print("  generated {generated}, held-out guard dropped {guard}, filtered {filtered}, duplicates {dup}".format(
+        generated=totals.get("generated", 0), guard=totals.get("guard_dropped", 0),
+        filtered=sum(totals.get(k, 0) for k in ("empty_output", "empty_input", "too_long", "quality_dropped")),
+        dup=totals.get("duplicates", 0)))
+    for name, report in manifest["sources"].items():
+        if report["malformed"] or report["skipped"]:
+            print(f"  {name}: {report['malformed']} malformed skipped, skipped {report['skipped']}")
+    return 0
+
+
+def stats_table(rows: list[dict]) -> str:
+    by_task = Counter((r["task"], r["paradigm"], r["lang"], r["cot"]) for r in rows)
+    width = max([len(t[0]) for t in by_task] + [4])
+    lines = [f"{'task':<{width}}  paradigm  lang  cot         instances"]
+    for (task, paradigm, lang, cot), n in sorted(by_task.items()):
+        lines.append(f"{task:<{width}}  {paradigm:<8}  {lang:<4}  {cot:<10}  {n:>9}")
+    lines.append("")
+    for column in ("paradigm", "lang", "cot"):
+        counts = Counter(r[column] for r in rows)
+        tasks = Counter(k[("task", "paradigm", "lang", "cot").index(column)] for k in by_task)
+        lines.append(f"{column:<9} " + "  ".join(f"{k}: {tasks[k]} tasks / {counts[k]}" for k in sorted(counts)))
+    lines.append(f"total     {len(by_task)} tasks / {len(rows)} instances")
+    return "\n".join(lines)
+
+
+def run_stats(path: Path) -> int:
+    file = path / "mixture.jsonl" if path.is_dir() else path
+    rows = []
+    with file.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise BuildError(f"{file}:{number}: not JSON ({error.msg})") from None
+    print(stats_table(rows))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run_build(args) if args.command == "build" else run_stats(args.mixture)
+    except (BuildError, ConfigError, RawDataError, HeldOutSourceError, JsonlSourceError, OSError) as error:
+        print(f"ecomgpt-data: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Instance filters: rule-based cleaning and rejection, and the pluggable model-based quality filter.
+
+Rules (the paper's): illegal characters are removed (C0/C1 controls other than tab and newline, lone
+surrogates, U+FFFD, BOM and other format characters), whitespace is normalised, and an instance is rejected
+when its output is empty or when prompt input + candidates + output exceed a character bound. Exact
+duplicates (same task, input, candidates and output) are rejected by the mixture builder.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from ecomgpt_data.atomic_tasks import Example
+
+DEFAULT_MAX_CHARS = 2048
+ILLEGAL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffd\ufeff\u200b-\u200f\u2028\u2029\u202a-\u202e]")
+SPACES = re.compile(r"[ \t\u00a0\u3000]+")
+BLANK_LINES = re.compile(r"\n{3,}")
+
+QualityFilter = Callable[[str, str], bool]  # (prompt, response) -> keep?
+
+
+def clean_text(text: str) -> str:
+    text = ILLEGAL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = "\n".join(SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return BLANK_LINES.sub("\n\n", text).strip()
+
+
+@dataclass(frozen=True)
+class RuleFilter:
+    max_chars: int = DEFAULT_MAX_CHARS
+
+    def apply(self, example: Example) -> tuple[Example | None, str | None, bool]:
+        """(cleaned example or None, rejection reason or None, whether illegal characters were removed)."""
+        had_illegal = any(ILLEGAL.search(t) for t in (example.input, example.output, *example.candidates))
+        cleaned = replace(example, input=clean_text(example.input), output=clean_text(example.output),
+                          candidates=tuple(clean_text(c) for c in example.candidates))
+        if not cleaned.output:
+            return None, "empty_output", had_illegal
+        if not cleaned.input:
+            return None, "empty_input", had_illegal
+        size = len(cleaned.input) + len(cleaned.output) + sum(len(c) + 2 for c in cleaned.candidates)
+        if size > self.max_chars:
+            return None, "too_long", had_illegal
+        return cleaned, None, had_illegal
+
+
+def hf_quality_filter(model: str, keep_label: str, threshold: float = 0.5, batch_size: int = 1) -> QualityFilter:
+    """A quality filter from a Hugging Face text-classification model (a hub id or a local folder): keep an
+    instance when the model gives `keep_label` a score of at least `threshold` for `prompt + response`."""
+    from transformers import pipeline
+
+    classify = pipeline("text-classification", model=model, top_k=None, batch_size=batch_size, truncation=True)
+
+    def keep(prompt: str, response: str) -> bool:
+        scores = {item["label"]: item["score"] for item in classify(f"{prompt}\n{response}")}
+        if keep_label not in scores:
+            raise ValueError(f"quality model {model} has no label {keep_label!r}; it has {sorted(scores)}")
+        return scores[keep_label] >= threshold
+
+    return keep

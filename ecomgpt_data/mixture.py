@@ -1,0 +1,325 @@
+"""Build the mixture: select tasks, stream every source once, filter, guard, sample, render, write.
+
+Selection is what makes scaling subsets nest. Tasks are ordered by a seeded hash of their names and
+`num_tasks` takes a prefix of that order; within a task every instance gets a seeded hash priority from its
+key and the `per_task` smallest are kept (a bounded heap, so memory does not grow with the raw data). A
+smaller `per_task` or `num_tasks` therefore always gives a subset of a larger one, and the same inputs and
+config give a byte-identical `mixture.jsonl`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import os
+import random
+import shutil
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from ecom_tasks.data import EvalDataError, eval_dir
+from ecomgpt_data.atomic_tasks import BuildContext, Example, TaskSpec
+from ecomgpt_data.config import MixtureConfig
+from ecomgpt_data.filters import QualityFilter, RuleFilter, hf_quality_filter
+from ecomgpt_data.guard import HeldOutGuard, check_source_identity
+from ecomgpt_data.instructions import RESPONSE_SEPARATOR, make_instruction
+from ecomgpt_data.records import Malformed, RawDataError, Record, Skipped
+from ecomgpt_data.sources import Source, load_sources
+from ecomgpt_data.sources.jsonl import jsonl_source
+
+RAW_DIR_VAR = "ECOMGPT_RAW_DIR"
+POOL_SIZE = 64  # earlier records of a source kept for negatives and distractors
+COLUMNS = ("id", "task", "source", "paradigm", "lang", "cot", "strategy", "prompt", "response")
+MALFORMED_SHOWN = 20
+
+
+class BuildError(ValueError):
+    pass
+
+
+def seeded_int(*parts: object) -> int:
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def task_order(tasks: Iterable[TaskSpec], seed: int) -> list[TaskSpec]:
+    """The fixed seeded order that `num_tasks` takes a prefix of (a task's place depends only on its name)."""
+    return sorted(tasks, key=lambda t: (seeded_int(seed, "task-order", t.name), t.name))
+
+
+def select_tasks(sources: dict[str, Source], config: MixtureConfig) -> list[TaskSpec]:
+    tasks = [t for s in sources.values() for t in s.tasks]
+    tasks = [t for t in tasks if not (config.lang and t.lang != config.lang)]
+    tasks = [t for t in tasks if t.paradigm not in config.drop_paradigms]
+    tasks = [t for t in tasks if not (config.no_golden_cot and t.cot == "golden_cot")]
+    tasks = [t for t in tasks if not (config.no_pseudo_cot and t.cot == "pseudo_cot")]
+    ordered = task_order(tasks, config.seed)
+    return ordered[: config.num_tasks] if config.num_tasks else ordered
+
+
+def resolve_sources(config: MixtureConfig, config_dir: Path | None = None) -> dict[str, Source]:
+    registry = dict(load_sources(config.source_modules))
+    for spec in config.jsonl_sources:
+        source = jsonl_source(spec, config_dir)
+        if source.name in registry:
+            raise BuildError(f"jsonl source {source.name!r} has the name of a registered source")
+        registry[source.name] = source
+    for name in [*config.sources, *config.drop_sources]:
+        if name not in registry:
+            raise BuildError(f"unknown source {name!r}; known: {', '.join(sorted(registry))}")
+    names = config.sources or sorted(registry)
+    return {name: registry[name] for name in names if name not in config.drop_sources}
+
+
+def resolve_eval_dir(config: MixtureConfig) -> Path:
+    """--eval-dir, else the evaluation suite's own lookup ($ECOMGPT_EVAL_DIR, then the fetched copy)."""
+    if config.eval_dir:
+        path = Path(config.eval_dir)
+        if not path.is_dir():
+            raise BuildError(f"--eval-dir {path} is not a folder")
+        return path
+    try:
+        return eval_dir()
+    except EvalDataError as error:
+        raise BuildError(f"the held-out guard needs the evaluation sets. {error} --unsafe-no-guard builds "
+                         "without the guard (never for real training data).") from None
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class TaskState:
+    spec: TaskSpec
+    counts: Counter = field(default_factory=Counter)
+    heap: list = field(default_factory=list)  # (-priority, key, example): the per_task smallest priorities
+    seen: set = field(default_factory=set)  # digests of (input, candidates, output) for exact duplicates
+
+
+class MixtureBuilder:
+    def __init__(self, config: MixtureConfig, quality_filter: QualityFilter | None = None,
+                 config_dir: Path | None = None, progress: bool = True):
+        self.config = config
+        self.sources = resolve_sources(config, config_dir)
+        self.tasks = select_tasks(self.sources, config)
+        if not self.tasks:
+            raise BuildError("the options leave no task to build")
+        self.rules = RuleFilter(config.max_chars)
+        if quality_filter is None and config.quality_model:
+            quality_filter = hf_quality_filter(config.quality_model, config.quality_label, config.quality_threshold)
+        self.quality_filter = quality_filter
+        self.progress = progress
+        self.guard: HeldOutGuard | None = None
+        self.eval_dir: Path | None = None
+
+    # -- instances -----------------------------------------------------------------------------------------
+
+    def render(self, task: TaskSpec, example: Example) -> dict:
+        config = self.config
+        rng = random.Random(seeded_int(config.seed, "prompt", task.name, example.key))
+        lang = rng.choice(("en", "zh")) if config.prompt_lang == "mixed" else config.prompt_lang
+        instruction = make_instruction(
+            family=task.family, paradigm=task.paradigm, description=task.description, input=example.input,
+            output=example.output, candidates=example.candidates, lang=lang, rng=rng,
+            narrow=config.narrow_prompts, with_constraint=not config.no_constraints)
+        return {"id": f"{task.name}/{example.key}", "task": task.name, "source": task.source,
+                "paradigm": task.paradigm, "lang": task.lang, "cot": task.cot, "strategy": task.strategy,
+                "prompt": instruction.render(with_description=not config.no_description),
+                "response": instruction.output}
+
+    def offer(self, state: TaskState, example: Example) -> None:
+        counts = state.counts
+        cleaned, reason, had_illegal = self.rules.apply(example)
+        counts["illegal_chars_removed"] += had_illegal
+        if cleaned is None:
+            counts[reason] += 1
+            return
+        digest = hashlib.blake2b("\x1f".join((cleaned.input, *cleaned.candidates, "\x1e", cleaned.output)).encode(),
+                                 digest_size=12).digest()
+        if digest in state.seen:
+            counts["duplicates"] += 1
+            return
+        state.seen.add(digest)
+        counts["eligible"] += 1
+        priority = seeded_int(self.config.seed, "sample", state.spec.name, cleaned.key)
+        full = len(state.heap) >= self.config.per_task
+        if full and -state.heap[0][0] <= priority:
+            return
+        if self.quality_filter is not None:
+            # Judged only when the instance could be selected: the verdict is per instance, so the
+            # selection is the same as judging everything, at a fraction of the model calls.
+            row = self.render(state.spec, cleaned)
+            counts["quality_checked"] += 1
+            if not self.quality_filter(row["prompt"], row["response"]):
+                counts["quality_dropped"] += 1
+                return
+        entry = (-priority, cleaned.key, cleaned)
+        if full:
+            heapq.heapreplace(state.heap, entry)
+        else:
+            heapq.heappush(state.heap, entry)
+
+    # -- sources -------------------------------------------------------------------------------------------
+
+    def source_root(self, source: Source) -> Path:
+        if not source.folder:
+            return Path(".")
+        raw = self.config.raw_dir or os.environ.get(RAW_DIR_VAR)
+        if not raw:
+            raise BuildError(f"source {source.name} needs the raw data folder: pass --raw-dir or set {RAW_DIR_VAR}")
+        root = Path(raw) / source.folder
+        if not root.is_dir():
+            raise BuildError(f"source {source.name}: {root} is not a folder (raw data folder: {raw})")
+        return root
+
+    def stream_source(self, source: Source, root: Path, states: list[TaskState], report: dict) -> None:
+        config = self.config
+        label_sets = source.label_sets(root) if source.label_sets else {}
+        pool: deque[Record] = deque(maxlen=POOL_SIZE)
+        counts, skipped = Counter(), Counter()
+        malformed: list[str] = []
+        items = tqdm(source.read(root), desc=source.name, unit=" records", disable=not self.progress,
+                     mininterval=1.0, leave=False)
+        for item in items:
+            if isinstance(item, Malformed):
+                where = f"{root / item.origin if source.folder else item.origin}"
+                if config.on_error == "raise":
+                    raise RawDataError(where, item.reason + " (use --on-error skip to skip and count such records)")
+                counts["malformed"] += 1
+                if len(malformed) < MALFORMED_SHOWN:
+                    malformed.append(f"{where}: {item.reason}")
+                continue
+            if isinstance(item, Skipped):
+                skipped[item.reason] += 1
+                continue
+            counts["records"] += 1
+            held_out = self.guard is not None and any(self.guard.hits(t) for t in item.texts() if t)
+            counts["guard_dropped_records"] += held_out
+            for state in states:
+                if state.spec.subset and state.spec.subset != item.subset:
+                    continue
+                rng = random.Random(seeded_int(config.seed, "build", state.spec.name, item.id))
+                for example in state.spec.build(item, BuildContext(rng, pool, label_sets)):
+                    state.counts["generated"] += 1
+                    if held_out:
+                        state.counts["guard_dropped"] += 1
+                    else:
+                        self.offer(state, example)
+            if not held_out:
+                pool.append(item)
+        report.update(records=counts["records"], malformed=counts["malformed"], malformed_examples=malformed,
+                      skipped=dict(sorted(skipped.items())), guard_dropped_records=counts["guard_dropped_records"])
+
+    # -- the whole build -----------------------------------------------------------------------------------
+
+    def run(self) -> tuple[list[dict], dict]:
+        config = self.config
+        wanted = {t.source for t in self.tasks}
+        roots = {name: self.source_root(source) for name, source in self.sources.items() if name in wanted}
+        if not config.unsafe_no_guard:
+            self.eval_dir = resolve_eval_dir(config)
+        file_hashes: dict[str, dict[str, str]] = {}
+        for name in sorted(roots):
+            source, root = self.sources[name], roots[name]
+            paths = source.files(root)
+            missing = [str(p) for p in paths if not p.is_file()]
+            if missing:
+                raise BuildError(f"source {name}: missing input file(s) {missing}")
+            hashes = {p: sha256_file(p) for p in paths}
+            check_source_identity(name, source.derived_from, paths, hashes, self.eval_dir)
+            file_hashes[name] = {(p.relative_to(root).as_posix() if source.folder else p.name): h
+                                 for p, h in hashes.items()}
+        if not config.unsafe_no_guard:
+            self.guard = HeldOutGuard.from_eval_dir(self.eval_dir)
+
+        states = {t.name: TaskState(t) for t in self.tasks}
+        source_reports: dict[str, dict] = {}
+        for name in sorted(roots):
+            report = source_reports.setdefault(name, {"files": file_hashes[name]})
+            self.stream_source(self.sources[name], roots[name],
+                               [s for s in states.values() if s.spec.source == name], report)
+
+        rows: list[dict] = []
+        for task in self.tasks:
+            state = states[task.name]
+            chosen = sorted(state.heap, key=lambda entry: (-entry[0], entry[1]))
+            state.counts["selected"] = len(chosen)
+            rows.extend(self.render(task, example) for _, _, example in chosen)
+        return rows, self.manifest(states, source_reports)
+
+    def manifest(self, states: dict[str, TaskState], source_reports: dict) -> dict:
+        try:
+            package_version = version("ecomgpt")
+        except PackageNotFoundError:
+            package_version = "unknown"
+        tasks = {}
+        for name, state in states.items():
+            spec = state.spec
+            tasks[name] = {"source": spec.source, "paradigm": spec.paradigm, "lang": spec.lang, "cot": spec.cot,
+                           "strategy": spec.strategy, **dict(sorted(state.counts.items()))}
+        totals = Counter()
+        for info in tasks.values():
+            totals.update({k: v for k, v in info.items() if isinstance(v, int)})
+        return {
+            "ecomgpt_version": package_version,
+            "config": self.config.to_dict(),
+            "seed": self.config.seed,
+            "columns": list(COLUMNS),
+            "response_separator": RESPONSE_SEPARATOR,
+            "task_order": [t.name for t in self.tasks],
+            "totals": dict(sorted(totals.items())),
+            "tasks": tasks,
+            "sources": source_reports,
+            "guard": ({"eval_dir": str(self.eval_dir), **self.guard.summary()} if self.guard
+                      else {"disabled": True}),
+        }
+
+
+def write_mixture(rows: list[dict], manifest: dict, out: Path, overwrite: bool = False) -> Path:
+    """Write mixture.jsonl, the `datasets` folder and manifest.json into a staging folder beside `out`, then
+    move it into place, so `out` is either complete or absent."""
+    from datasets import Dataset, Features, Value
+
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise BuildError(f"{out} exists; pass --overwrite to replace it")
+    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        with (staging / "mixture.jsonl").open("w", encoding="utf-8", newline="\n") as handle:
+            for row in rows:
+                handle.write(json.dumps({key: row[key] for key in COLUMNS}, ensure_ascii=False) + "\n")
+        features = Features({key: Value("string") for key in COLUMNS})
+        dataset = Dataset.from_list([{key: row[key] for key in COLUMNS} for row in rows], features=features)
+        dataset.save_to_disk(str(staging / "dataset"))
+        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
+                                               encoding="utf-8")
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def build(config: MixtureConfig, out: Path, overwrite: bool = False, quality_filter: QualityFilter | None = None,
+          config_dir: Path | None = None, progress: bool = True) -> dict:
+    builder = MixtureBuilder(config, quality_filter, config_dir, progress)
+    rows, manifest = builder.run()
+    if not rows:
+        raise BuildError("no instance survived the filters; nothing written")
+    write_mixture(rows, manifest, out, overwrite)
+    return manifest
