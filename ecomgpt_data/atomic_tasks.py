@@ -235,13 +235,13 @@ def title_attribute_matching(title_key: str, labels: tuple[str, str] = ("match",
     """Recombination: a title with its own attributes, or (half the time) with those of another record."""
     def build(record: Record, ctx: BuildContext) -> list[Example]:
         title = _title(record.attributes, title_key)
-        others = [r for r in ctx.pool if r.attributes and _title(r.attributes, title_key) != title]
         if not title or not serialise(record.attributes, skip=(title_key,)):
             return []
-        if others and ctx.rng.random() < 0.5:
-            attributes, label = ctx.rng.choice(others).attributes, labels[1]
-        else:
-            attributes, label = record.attributes, labels[0]
+        attributes, label = record.attributes, labels[0]
+        if ctx.rng.random() < 0.5:
+            others = [r for r in ctx.pool if r.attributes and _title(r.attributes, title_key) != title]
+            if others:
+                attributes, label = ctx.rng.choice(others).attributes, labels[1]
         text = f"Title: {title}\nAttributes: {serialise(attributes, skip=(title_key,))}"
         return [Example(record.id, text, label, labels)]
     return build

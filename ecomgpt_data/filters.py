@@ -22,7 +22,12 @@ BLANK_LINES = re.compile(r"\n{3,}")
 QualityFilter = Callable[[str, str], bool]  # (prompt, response) -> keep?
 
 
+UNTIDY = re.compile(r"[\t\r\u00a0\u3000]|  | \n|\n |\n\n\n|^\s|\s$")
+
+
 def clean_text(text: str) -> str:
+    if not UNTIDY.search(text) and not ILLEGAL.search(text):
+        return text
     text = ILLEGAL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = "\n".join(SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return BLANK_LINES.sub("\n\n", text).strip()
@@ -34,9 +39,12 @@ class RuleFilter:
 
     def apply(self, example: Example) -> tuple[Example | None, str | None, bool]:
         """(cleaned example or None, rejection reason or None, whether illegal characters were removed)."""
-        had_illegal = any(ILLEGAL.search(t) for t in (example.input, example.output, *example.candidates))
-        cleaned = replace(example, input=clean_text(example.input), output=clean_text(example.output),
-                          candidates=tuple(clean_text(c) for c in example.candidates))
+        texts = (example.input, example.output, *example.candidates)
+        had_illegal = any(ILLEGAL.search(t) for t in texts)
+        cleaned_texts = tuple(clean_text(t) for t in texts)
+        if cleaned_texts != texts:
+            example = replace(example, input=cleaned_texts[0], output=cleaned_texts[1], candidates=cleaned_texts[2:])
+        cleaned = example
         if not cleaned.output:
             return None, "empty_output", had_illegal
         if not cleaned.input:

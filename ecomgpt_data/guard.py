@@ -11,6 +11,7 @@ after normalisation (one or two words: "手机壳") are too generic to guard on;
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,8 +27,11 @@ class HeldOutSourceError(ValueError):
     pass
 
 
+NOT_WORD = re.compile(r"[\W_]+")
+
+
 def normalise(text: str) -> str:
-    return "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold() if ch.isalnum())
+    return NOT_WORD.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
 def _name_key(name: str) -> str:
@@ -69,12 +73,15 @@ class HeldOutGuard:
         n, k = self.ngram, self.min_chars
         if len(key) < k:
             return False
-        for i in range(len(key) - k + 1):
-            candidates = self._short_by_prefix.get(key[i:i + k])
-            if candidates and any(key.startswith(c, i) for c in candidates):
-                return True
-            if i <= len(key) - n and key[i:i + n] in self._grams:
-                return True
+        if len(key) >= n and not self._grams.isdisjoint({key[i:i + n] for i in range(len(key) - n + 1)}):
+            return True
+        prefixes = {key[i:i + k] for i in range(len(key) - k + 1)} & self._short_by_prefix.keys()
+        for prefix in prefixes:
+            start = key.find(prefix)
+            while start >= 0:
+                if any(key.startswith(c, start) for c in self._short_by_prefix[prefix]):
+                    return True
+                start = key.find(prefix, start + 1)
         return False
 
     def summary(self) -> dict:

@@ -2,7 +2,7 @@
 
 Selection is what makes scaling subsets nest. Tasks are ordered by a seeded hash of their names and
 `num_tasks` takes a prefix of that order; within a task every instance gets a seeded hash priority from its
-key and the `per_task` smallest are kept (a bounded heap, so memory does not grow with the raw data). A
+content and the `per_task` smallest are kept (a bounded heap, so memory does not grow with the raw data). A
 smaller `per_task` or `num_tasks` therefore always gives a subset of a larger one, and the same inputs and
 config give a byte-identical `mixture.jsonl`.
 """
@@ -103,8 +103,8 @@ def sha256_file(path: Path) -> str:
 class TaskState:
     spec: TaskSpec
     counts: Counter = field(default_factory=Counter)
-    heap: list = field(default_factory=list)  # (-priority, key, example): the per_task smallest priorities
-    seen: set = field(default_factory=set)  # digests of (input, candidates, output) for exact duplicates
+    heap: list = field(default_factory=list)  # (-priority, key, digest, example): the per_task smallest
+    held: set = field(default_factory=set)  # digests of the instances in the heap
 
 
 class MixtureBuilder:
@@ -139,22 +139,28 @@ class MixtureBuilder:
                 "response": instruction.output}
 
     def offer(self, state: TaskState, example: Example) -> None:
+        """Every offered instance ends in exactly one count: a rule's reason, `duplicates`, `quality_dropped`,
+        `over_quota` or (at the end) `selected`.
+
+        The sampling priority is a seeded hash of the instance's content, so exact duplicates share it: a
+        duplicate of a kept instance is found among the kept ones, and one of an instance that was not kept
+        cannot be kept either. Duplicate detection therefore needs only the bounded heap, not a set of every
+        instance seen, and the result equals deduplicating everything first (first occurrence wins)."""
         counts = state.counts
         cleaned, reason, had_illegal = self.rules.apply(example)
         counts["illegal_chars_removed"] += had_illegal
         if cleaned is None:
             counts[reason] += 1
             return
-        digest = hashlib.blake2b("\x1f".join((cleaned.input, *cleaned.candidates, "\x1e", cleaned.output)).encode(),
-                                 digest_size=12).digest()
-        if digest in state.seen:
-            counts["duplicates"] += 1
-            return
-        state.seen.add(digest)
-        counts["eligible"] += 1
-        priority = seeded_int(self.config.seed, "sample", state.spec.name, cleaned.key)
+        content = "\x1f".join((cleaned.input, *cleaned.candidates, "\x1e", cleaned.output))
+        digest = hashlib.blake2b(f"{self.config.seed}\x1d{state.spec.name}\x1d{content}".encode(), digest_size=8).digest()
+        priority = int.from_bytes(digest, "big")
         full = len(state.heap) >= self.config.per_task
-        if full and -state.heap[0][0] <= priority:
+        if full and -state.heap[0][0] < priority:
+            counts["over_quota"] += 1
+            return
+        if digest in state.held:
+            counts["duplicates"] += 1
             return
         if self.quality_filter is not None:
             # Judged only when the instance could be selected: the verdict is per instance, so the
@@ -164,9 +170,12 @@ class MixtureBuilder:
             if not self.quality_filter(row["prompt"], row["response"]):
                 counts["quality_dropped"] += 1
                 return
-        entry = (-priority, cleaned.key, cleaned)
+        entry = (-priority, cleaned.key, digest, cleaned)
+        state.held.add(digest)
         if full:
-            heapq.heapreplace(state.heap, entry)
+            evicted = heapq.heapreplace(state.heap, entry)
+            state.held.discard(evicted[2])
+            counts["over_quota"] += 1
         else:
             heapq.heappush(state.heap, entry)
 
@@ -255,7 +264,7 @@ class MixtureBuilder:
             state = states[task.name]
             chosen = sorted(state.heap, key=lambda entry: (-entry[0], entry[1]))
             state.counts["selected"] = len(chosen)
-            rows.extend(self.render(task, example) for _, _, example in chosen)
+            rows.extend(self.render(task, entry[3]) for entry in chosen)
         return rows, self.manifest(states, source_reports)
 
     def manifest(self, states: dict[str, TaskState], source_reports: dict) -> dict:

@@ -1,0 +1,302 @@
+"""The mixture build: guard, determinism, nesting of scaling subsets, ablations, errors, output and CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ecomgpt_data.cli import main as data_main
+from ecomgpt_data.config import ConfigError, MixtureConfig, load_config
+from ecomgpt_data.guard import HeldOutGuard, HeldOutSourceError, normalise
+from ecomgpt_data.mixture import BuildError, build
+from ecomgpt_data.records import RawDataError
+from ecomgpt_data.sources import load_sources
+
+ALL_TASKS = {t.name: t for s in load_sources().values() for t in s.tasks}
+
+
+def make(raw, out, **options) -> tuple[dict, list[dict]]:
+    config = MixtureConfig(raw_dir=str(raw), **options).validate()
+    manifest = build(config, out, progress=False)
+    rows = [json.loads(line) for line in (out / "mixture.jsonl").read_text(encoding="utf-8").splitlines()]
+    return manifest, rows
+
+
+@pytest.fixture(scope="module")
+def full(raw_fixture_dir, tmp_path_factory):
+    return make(raw_fixture_dir, tmp_path_factory.mktemp("mix") / "full")
+
+
+BUCKETS = ("guard_dropped", "empty_output", "empty_input", "too_long", "duplicates", "quality_dropped", "over_quota",
+           "selected")
+
+
+def assert_every_instance_accounted(manifest):
+    for name, counts in manifest["tasks"].items():
+        assert counts.get("generated", 0) == sum(counts.get(k, 0) for k in BUCKETS), (name, counts)
+
+
+def ids(rows):
+    return {r["id"] for r in rows}
+
+
+def test_full_fixture_build_covers_every_task_with_consistent_columns(full):
+    manifest, rows = full
+    assert set(manifest["tasks"]) == set(ALL_TASKS)
+    built = {r["task"] for r in rows}
+    assert len(built) >= 45
+    for row in rows:
+        task = ALL_TASKS[row["task"]]
+        assert (row["source"], row["paradigm"], row["lang"], row["cot"]) == (task.source, task.paradigm, task.lang, task.cot)
+        assert row["prompt"].startswith("Below is an instruction that describes the ")
+        assert row["prompt"].endswith("\n### Response:") and row["response"]
+    assert len(ids(rows)) == len(rows)
+    counts = manifest["tasks"]["wands.query_classification"]
+    assert counts["generated"] == counts["selected"] == 3
+    assert_every_instance_accounted(manifest)
+    assert manifest["sources"]["wands_queries"]["skipped"] == {"query without a class": 1}
+    assert manifest["sources"]["online_shopping_10_cats"]["files"]["online_shopping_10_cats.zip"]
+    assert manifest["totals"]["selected"] == len(rows)
+
+
+def test_same_inputs_give_a_byte_identical_mixture(raw_fixture_dir, tmp_path):
+    make(raw_fixture_dir, tmp_path / "a", seed=7)
+    make(raw_fixture_dir, tmp_path / "b", seed=7)
+    make(raw_fixture_dir, tmp_path / "c", seed=8)
+    a, b, c = ((tmp_path / n / "mixture.jsonl").read_bytes() for n in "abc")
+    assert a == b
+    assert a != c
+
+
+def test_scaling_subsets_nest(raw_fixture_dir, tmp_path):
+    _, big = make(raw_fixture_dir, tmp_path / "big", per_task=3)
+    small_manifest, small = make(raw_fixture_dir, tmp_path / "small", per_task=1)
+    _, few = make(raw_fixture_dir, tmp_path / "few", per_task=3, num_tasks=10)
+    _, fewer = make(raw_fixture_dir, tmp_path / "fewer", per_task=1, num_tasks=4)
+    assert ids(small) < ids(big) and ids(few) < ids(big) and ids(fewer) < ids(few) and ids(fewer) < ids(small)
+    assert len({r["task"] for r in few}) == 10 and len({r["task"] for r in fewer}) == 4
+    assert max(sum(r["task"] == t for r in small) for t in ALL_TASKS) == 1
+    assert_every_instance_accounted(small_manifest)
+    # The same rows, not just the same ids.
+    by_id = {r["id"]: r for r in big}
+    assert all(by_id[r["id"]] == r for r in few)
+
+
+def _without(rows, predicate):
+    return {r["id"] for r in rows if not predicate(r)}
+
+
+@pytest.mark.parametrize("options, removed", [
+    ({"no_golden_cot": True}, lambda r: r["cot"] == "golden_cot"),
+    ({"drop_paradigms": ["NER"]}, lambda r: r["paradigm"] == "NER"),
+    ({"drop_sources": ["subjqa_products"]}, lambda r: r["source"] == "subjqa_products"),
+    ({"lang": "en"}, lambda r: r["lang"] == "zh"),
+])
+def test_ablation_removes_what_it_names_and_nothing_else(full, raw_fixture_dir, tmp_path, options, removed):
+    _, rows = full
+    _, ablated = make(raw_fixture_dir, tmp_path / "ablated", **options)
+    assert ids(ablated) == _without(rows, removed)
+    assert any(removed(r) for r in rows)
+    by_id = {r["id"]: r for r in rows}
+    assert all(by_id[r["id"]] == r for r in ablated)
+
+
+def test_prompt_ablations_change_only_the_prompt(full, raw_fixture_dir, tmp_path):
+    _, rows = full
+    by_id = {r["id"]: r for r in rows}
+    for options, check in [
+        ({"no_description": True}, lambda new, old: new.startswith("Below is an instruction that describes a task.")),
+        ({"no_constraints": True}, lambda new, old: len(new) < len(old)),
+        ({"narrow_prompts": True}, lambda new, old: True),
+    ]:
+        _, ablated = make(raw_fixture_dir, tmp_path / str(len(options)) / next(iter(options)), **options)
+        assert ids(ablated) == set(by_id)
+        for row in ablated:
+            old = by_id[row["id"]]
+            assert {k: v for k, v in row.items() if k != "prompt"} == {k: v for k, v in old.items() if k != "prompt"}
+            assert check(row["prompt"], old["prompt"])
+    _, narrow = make(raw_fixture_dir, tmp_path / "narrow2", narrow_prompts=True)
+    prompts_per_paradigm = {}
+    for row in narrow:
+        instruction_line = row["prompt"].split("\n### Response:")[0].rsplit("\n", 1)[1]
+        prompts_per_paradigm.setdefault(row["paradigm"], set()).add(instruction_line.split(" Candidates:")[0].split(" Answer")[0].split(" Copy")[0].split(" Write")[0])
+    assert all(len(v) == 1 for v in prompts_per_paradigm.values()), prompts_per_paradigm
+
+
+def test_pseudo_cot_switch_and_jsonl_source(raw_fixture_dir, tmp_path):
+    data = tmp_path / "pseudo.jsonl"
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
+        {"sentences": "cheap wireless earbuds for running", "labels": {"intent": ["buy"]}},
+        {"sentences": "how to clean suede shoes", "labels": {"intent": ["learn"]}},
+        {"sentences": "acme phone case red", "spans": [{"term": "acme", "type": "brand"}]},
+    ]) + "\n", encoding="utf-8")
+    spec = {"name": "query_pseudo", "path": str(data), "lang": "en", "cot": "pseudo_cot"}
+    _, rows = make(raw_fixture_dir, tmp_path / "with", jsonl_sources=[spec], sources=["query_pseudo", "wands_queries"])
+    pseudo = [r for r in rows if r["source"] == "query_pseudo"]
+    assert {r["task"] for r in pseudo} == {"query_pseudo.classify_intent", "query_pseudo.ner", "query_pseudo.span_detection",
+                                           "query_pseudo.entity_typing", "query_pseudo.typed_extraction"}
+    assert {r["cot"] for r in pseudo} == {"pseudo_cot"}
+    _, without = make(raw_fixture_dir, tmp_path / "without", jsonl_sources=[spec], sources=["query_pseudo", "wands_queries"],
+                      no_pseudo_cot=True)
+    assert ids(without) == {r["id"] for r in rows if r["source"] != "query_pseudo"}
+
+
+def test_guard_drops_a_planted_evaluation_sentence_and_counts_it(raw_fixture_dir, eval_dir, tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(raw_fixture_dir, raw)
+    lenovo = eval_dir / "Lenovo/tasks/EN-Lenovo-NER-NER/test.json"
+    sentence = json.loads(lenovo.read_text(encoding="utf-8").splitlines()[3])["sentences"]
+    qa = eval_dir / "Reddit_QA/tasks/EN-Reddit_QA-Extract-Extract_QA/test.json"
+    context = json.loads(qa.read_text(encoding="utf-8").splitlines()[0])["sentences"][9:209]  # a 200-character piece
+    with (raw / "wands_queries/query.csv").open("a", encoding="utf-8") as handle:
+        handle.write(f"9\t{sentence.upper()}\tSofas\n10\tabout: {context} and more\tSofas\n")
+    manifest, rows = make(raw, tmp_path / "out", sources=["wands_queries"])
+    assert manifest["sources"]["wands_queries"]["guard_dropped_records"] == 2
+    assert manifest["tasks"]["wands.query_classification"]["guard_dropped"] == 2
+    assert manifest["tasks"]["wands.query_generation"]["guard_dropped"] == 2
+    assert {r["id"].split("/", 1)[1] for r in rows} == {"query.csv:2", "query.csv:3", "query.csv:5"}
+    assert not any(normalise(sentence) in normalise(r["prompt"] + r["response"]) for r in rows)
+
+
+def test_guard_ngrams_and_short_texts():
+    guard = HeldOutGuard(["The quick brown fox jumps over the lazy dog near the river bank", "Red sofa cover", "sofa"],
+                         ngram=20, min_chars=8)
+    assert guard.hits("prefix: the QUICK brown-fox jumps over the lazy... suffix")
+    assert guard.hits("buy a red sofa cover today")
+    assert not guard.hits("a sofa for the living room")  # "sofa" is too short to guard on
+    assert not guard.hits("the quick brown cat")
+    assert guard.summary()["too_short_to_guard"] == 1
+
+
+def test_a_held_out_dataset_as_source_is_refused(raw_fixture_dir, eval_dir, tmp_path):
+    data = tmp_path / "mepave.jsonl"
+    data.write_text(json.dumps({"sentences": "x", "labels": {"k": ["a"]}}) + "\n")
+    with pytest.raises(HeldOutSourceError, match="held-out evaluation dataset 'MEPAVE'"):
+        make(raw_fixture_dir, tmp_path / "o1", jsonl_sources=[{"name": "MEPAVE", "path": str(data), "lang": "zh"}])
+    released = eval_dir / "ABSA/tasks/EN-ABSA-CLS-review_topic_category/test.json"
+    copy = tmp_path / "renamed.jsonl"
+    shutil.copy(released, copy)
+    with pytest.raises(HeldOutSourceError, match="is the released evaluation file ABSA/tasks"):
+        make(raw_fixture_dir, tmp_path / "o2", jsonl_sources=[{"name": "my_reviews", "path": str(copy), "lang": "en"}])
+    own_eval = tmp_path / "eval"
+    shutil.copytree(eval_dir, own_eval)
+    inside = own_eval / "notes.jsonl"
+    inside.write_text(json.dumps({"sentences": "y", "labels": {"k": ["b"]}}) + "\n")
+    with pytest.raises(HeldOutSourceError, match="inside the evaluation folder"):
+        make(raw_fixture_dir, tmp_path / "o3", eval_dir=str(own_eval),
+             jsonl_sources=[{"name": "mine", "path": str(inside), "lang": "en"}])
+    assert not any((tmp_path / name).exists() for name in ("o1", "o2", "o3"))
+
+
+def test_build_needs_the_evaluation_sets_for_the_guard(raw_fixture_dir, tmp_path, monkeypatch):
+    monkeypatch.delenv("ECOMGPT_EVAL_DIR", raising=False)
+    monkeypatch.setenv("ECOMGPT_CACHE_DIR", str(tmp_path / "empty-cache"))
+    with pytest.raises(BuildError, match="held-out guard needs the evaluation sets"):
+        make(raw_fixture_dir, tmp_path / "out", sources=["wands_queries"])
+    manifest, _ = make(raw_fixture_dir, tmp_path / "out", sources=["wands_queries"], unsafe_no_guard=True)
+    assert manifest["guard"] == {"disabled": True}
+
+
+def test_malformed_record_stops_with_file_and_line_or_is_skipped_and_counted(raw_fixture_dir, tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(raw_fixture_dir, raw)
+    with (raw / "wands_queries/query.csv").open("a", encoding="utf-8") as handle:
+        handle.write("9 no tabs here\n")
+    with pytest.raises(RawDataError, match=r"wands_queries/query.csv:6: expected query_id"):
+        make(raw, tmp_path / "out", sources=["wands_queries"])
+    assert not (tmp_path / "out").exists()
+    manifest, rows = make(raw, tmp_path / "out", sources=["wands_queries"], on_error="skip")
+    report = manifest["sources"]["wands_queries"]
+    assert report["malformed"] == 1 and report["malformed_examples"][0].endswith("query.csv:6: expected query_id, a "
+                                                                                 "query and query_class separated by tabs")
+    assert report["records"] == 3 and len(rows) == 6
+
+
+def test_rule_filters_are_counted(raw_fixture_dir, tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(raw_fixture_dir, raw)
+    with (raw / "wands_queries/query.csv").open("a", encoding="utf-8") as handle:
+        handle.write("9\tvelvet\u0007 sofa\tSofas\n10\tvelvet sofa\tSofas\n11\t" + "long " * 100 + "\tSofas\n")
+    manifest, rows = make(raw, tmp_path / "out", sources=["wands_queries"], max_chars=200)
+    counts = manifest["tasks"]["wands.query_generation"]
+    assert counts["illegal_chars_removed"] == 1
+    assert counts["duplicates"] == 2  # the cleaned copy and the plain copy of "velvet sofa"
+    assert counts["too_long"] == 1
+    assert counts["generated"] == 6 and counts["selected"] == 3
+    assert_every_instance_accounted(manifest)
+
+
+def test_quality_filter_callable_sees_rendered_instances(raw_fixture_dir, tmp_path):
+    seen = []
+
+    def keep(prompt, response):
+        seen.append(response)
+        return response != "Sofas"
+
+    config = MixtureConfig(raw_dir=str(raw_fixture_dir), sources=["wands_queries"]).validate()
+    manifest = build(config, tmp_path / "out", quality_filter=keep, progress=False)
+    counts = manifest["tasks"]["wands.query_classification"]
+    assert counts["quality_checked"] == 3 and counts["quality_dropped"] == 2 and counts["selected"] == 1
+    assert_every_instance_accounted(manifest)
+    assert seen.count("Sofas") == 2
+
+
+def test_output_is_atomic_and_not_overwritten_by_default(raw_fixture_dir, tmp_path):
+    out = tmp_path / "out"
+    make(raw_fixture_dir, out, sources=["wands_queries"])
+    with pytest.raises(BuildError, match="exists; pass --overwrite"):
+        make(raw_fixture_dir, out, sources=["wands_queries"])
+    assert sorted(p.name for p in out.iterdir()) == ["dataset", "manifest.json", "mixture.jsonl"]
+    assert not list(tmp_path.glob(".out.partial-*"))
+
+
+def test_saved_dataset_has_the_jsonl_rows(raw_fixture_dir, tmp_path):
+    from datasets import load_from_disk
+
+    _, rows = make(raw_fixture_dir, tmp_path / "out", sources=["semeval_absa_laptops"])
+    dataset = load_from_disk(str(tmp_path / "out" / "dataset"))
+    assert dataset.column_names[:9] == ["id", "task", "source", "paradigm", "lang", "cot", "strategy", "prompt", "response"]
+    assert dataset.to_list() == rows
+
+
+def test_config_file_and_command_line(raw_fixture_dir, tmp_path, capsys):
+    config = tmp_path / "mixture.yaml"
+    config.write_text("per_task: 1\nsources: [wands_queries, sgd_intent_subset]\nprompt_lang: zh\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert data_main(["build", "--raw-dir", str(raw_fixture_dir), "--out", str(out), "--config", str(config),
+                      "--drop-paradigm", "NER", "--no-progress"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["config"]["per_task"] == 1 and manifest["config"]["drop_paradigms"] == ["NER"]
+    rows = [json.loads(line) for line in (out / "mixture.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {r["source"] for r in rows} == {"wands_queries", "sgd_intent_subset"}
+    assert "NER" not in {r["paradigm"] for r in rows} and len(rows) == len({r["task"] for r in rows})
+    assert all("### Instruction:" in r["prompt"] and any("\u4e00" <= ch <= "\u9fff" for ch in r["prompt"]) for r in rows)
+    capsys.readouterr()
+    assert data_main(["stats", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "wands.query_classification" in table and "CLS" in table
+    assert f"total     {len(rows)} tasks / {len(rows)} instances" in table
+
+    config.write_text("per_tasks: 1\n", encoding="utf-8")
+    assert data_main(["build", "--out", str(tmp_path / "o2"), "--config", str(config)]) == 2
+    assert "unknown option(s) ['per_tasks']" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="prompt_lang must be one of"):
+        load_config(None, {"prompt_lang": "fr"})
+    assert data_main(["build", "--out", str(tmp_path / "o3"), "--raw-dir", str(raw_fixture_dir),
+                      "--source", "nope"]) == 2
+    assert "unknown source 'nope'" in capsys.readouterr().err
+
+
+def test_real_raw_data_builds_with_every_task(raw_dir, tmp_path):
+    """The shipped datasets build with the default on-error=raise: no malformed record anywhere."""
+    manifest, rows = make(raw_dir, tmp_path / "real", per_task=20)
+    built = {r["task"] for r in rows}
+    assert len(built) >= 45
+    assert {r["paradigm"] for r in rows} == {"CLS", "EXT", "GEN", "NER"} and {r["lang"] for r in rows} == {"en", "zh"}
+    assert all(report["malformed"] == 0 for report in manifest["sources"].values())
+    assert manifest["totals"]["selected"] == len(rows)
+    assert_every_instance_accounted(manifest)
+    assert all(t["selected"] == 20 or not t.get("over_quota") for t in manifest["tasks"].values())
