@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from dataclasses import dataclass, replace
 
 from ecomgpt_data.atomic_tasks import Example
@@ -25,12 +26,21 @@ QualityFilter = Callable[[str, str], bool]  # (prompt, response) -> keep?
 UNTIDY = re.compile(r"[\t\r\u00a0\u3000]|  | \n|\n |\n\n\n|^\s|\s$")
 
 
-def clean_text(text: str) -> str:
-    if not UNTIDY.search(text) and not ILLEGAL.search(text):
-        return text
+def clean(text: str) -> tuple[str, bool]:
+    """(the text with illegal characters removed and whitespace normalised, whether it had illegal ones)."""
+    illegal = ILLEGAL.search(text) is not None
+    if not illegal and not UNTIDY.search(text):
+        return text, False
     text = ILLEGAL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = "\n".join(SPACES.sub(" ", line).strip() for line in text.split("\n"))
-    return BLANK_LINES.sub("\n\n", text).strip()
+    return BLANK_LINES.sub("\n\n", text).strip(), illegal
+
+
+def clean_text(text: str) -> str:
+    return clean(text)[0]
+
+
+clean_label = lru_cache(maxsize=1 << 14)(clean)  # candidate labels repeat across a task's instances
 
 
 @dataclass(frozen=True)
@@ -39,31 +49,32 @@ class RuleFilter:
 
     def apply(self, example: Example) -> tuple[Example | None, str | None, bool]:
         """(cleaned example or None, rejection reason or None, whether illegal characters were removed)."""
-        texts = (example.input, example.output, *example.candidates)
-        had_illegal = any(ILLEGAL.search(t) for t in texts)
-        cleaned_texts = tuple(clean_text(t) for t in texts)
-        if cleaned_texts != texts:
-            example = replace(example, input=cleaned_texts[0], output=cleaned_texts[1], candidates=cleaned_texts[2:])
-        cleaned = example
-        if not cleaned.output:
+        text, bad_input = clean(example.input)
+        output, bad_output = clean(example.output)
+        labels = [clean_label(c) for c in example.candidates]
+        had_illegal = bad_input or bad_output or any(bad for _, bad in labels)
+        candidates = tuple(label for label, _ in labels)
+        if (text, output, candidates) != (example.input, example.output, example.candidates):
+            example = replace(example, input=text, output=output, candidates=candidates)
+        if not output:
             return None, "empty_output", had_illegal
-        if not cleaned.input:
+        if not text:
             return None, "empty_input", had_illegal
-        size = len(cleaned.input) + len(cleaned.output) + sum(len(c) + 2 for c in cleaned.candidates)
+        size = len(text) + len(output) + sum(len(c) + 2 for c in candidates)
         if size > self.max_chars:
             return None, "too_long", had_illegal
-        return cleaned, None, had_illegal
+        return example, None, had_illegal
 
 
-def hf_quality_filter(model: str, keep_label: str, threshold: float = 0.5, batch_size: int = 1) -> QualityFilter:
+def hf_quality_filter(model: str, keep_label: str, threshold: float = 0.5) -> QualityFilter:
     """A quality filter from a Hugging Face text-classification model (a hub id or a local folder): keep an
     instance when the model gives `keep_label` a score of at least `threshold` for `prompt + response`."""
     from transformers import pipeline
 
-    classify = pipeline("text-classification", model=model, top_k=None, batch_size=batch_size, truncation=True)
+    classify = pipeline("text-classification", model=model, top_k=None, truncation=True)
 
     def keep(prompt: str, response: str) -> bool:
-        scores = {item["label"]: item["score"] for item in classify(f"{prompt}\n{response}")}
+        scores = {item["label"]: item["score"] for item in classify([f"{prompt}\n{response}"])[0]}
         if keep_label not in scores:
             raise ValueError(f"quality model {model} has no label {keep_label!r}; it has {sorted(scores)}")
         return scores[keep_label] >= threshold

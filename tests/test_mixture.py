@@ -300,3 +300,84 @@ def test_real_raw_data_builds_with_every_task(raw_dir, tmp_path):
     assert manifest["totals"]["selected"] == len(rows)
     assert_every_instance_accounted(manifest)
     assert all(t["selected"] == 20 or not t.get("over_quota") for t in manifest["tasks"].values())
+
+
+def test_readme_worked_example_adds_a_source(raw_fixture_dir, tmp_path, monkeypatch):
+    import sys
+
+    from ecomgpt_data.sources import REGISTRY
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- source-example -->\n```python\n", 1)[1].split("```\n<!-- /source-example -->", 1)[0]
+    package = tmp_path / "code"
+    package.mkdir()
+    (package / "my_reviews_source.py").write_text(block, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(package))
+    raw = tmp_path / "raw"
+    (raw / "my_reviews").mkdir(parents=True)
+    (raw / "my_reviews" / "reviews.tsv").write_text("Great blender, quiet and fast\t5\nBroke after a week\t1\n")
+    try:
+        manifest, rows = make(raw, tmp_path / "out", source_modules=["my_reviews_source"], sources=["my_reviews"])
+    finally:
+        REGISTRY.pop("my_reviews", None)
+        sys.modules.pop("my_reviews_source", None)
+    assert {r["task"] for r in rows} == {"my_reviews.rating", "my_reviews.review_writing"}
+    rating = {r["response"] for r in rows if r["task"] == "my_reviews.rating"}
+    assert rating == {"5", "1"}
+    assert manifest["sources"]["my_reviews"]["records"] == 2
+
+
+def test_example_config_lists_every_option_with_the_defaults():
+    import yaml
+
+    path = Path(__file__).resolve().parents[1] / "configs" / "mixture.yaml"
+    values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    defaults = MixtureConfig().to_dict()
+    assert set(values) == set(defaults) - {"raw_dir", "eval_dir", "unsafe_no_guard"}
+    assert {k: v for k, v in values.items()} == {k: defaults[k] for k in values}
+    assert load_config(path, {}).per_task == 800
+
+
+@pytest.fixture(scope="module")
+def tiny_quality_model(tmp_path_factory):
+    """A random two-label BLOOM sequence classifier saved locally (stands in for a real quality model)."""
+    import torch
+    from transformers import BloomConfig, BloomForSequenceClassification
+
+    from ecomgpt.tiny_bloom import train_tokenizer
+
+    tokenizer = train_tokenizer(["velvet sofa", "round mirror", "gray sectional", "意图识别"], vocab_size=300)
+    config = BloomConfig(vocab_size=len(tokenizer), hidden_size=16, n_layer=1, n_head=2, num_labels=2,
+                         pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp("quality")
+    BloomForSequenceClassification(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def test_hugging_face_quality_model_from_the_command_line(raw_fixture_dir, tiny_quality_model, tmp_path, capsys):
+    from ecomgpt_data.filters import hf_quality_filter
+
+    keep = hf_quality_filter(str(tiny_quality_model), "LABEL_1", threshold=0.0)
+    assert keep("prompt", "response") is True
+    strict = hf_quality_filter(str(tiny_quality_model), "LABEL_1", threshold=1.01)
+    assert strict("prompt", "response") is False
+    with pytest.raises(ValueError, match="has no label 'GOOD'"):
+        hf_quality_filter(str(tiny_quality_model), "GOOD")("p", "r")
+
+    common = ["build", "--raw-dir", str(raw_fixture_dir), "--source", "wands_queries", "--no-progress",
+              "--quality-model", str(tiny_quality_model), "--quality-label", "LABEL_1"]
+    assert data_main([*common, "--out", str(tmp_path / "all"), "--quality-threshold", "0"]) == 0
+    assert data_main([*common, "--out", str(tmp_path / "none"), "--quality-threshold", "1.01"]) == 2
+    assert "no instance survived the filters" in capsys.readouterr().err
+    manifest = json.loads((tmp_path / "all" / "manifest.json").read_text(encoding="utf-8"))
+    counts = manifest["tasks"]["wands.query_generation"]
+    assert counts["quality_checked"] == 3 and counts.get("quality_dropped", 0) == 0 and counts["selected"] == 3
+    assert not (tmp_path / "none").exists()
+
+
+def test_mixed_prompt_language(raw_fixture_dir, tmp_path):
+    _, rows = make(raw_fixture_dir, tmp_path / "mixed", prompt_lang="mixed", sources=["product_matching_magellan"])
+    has_chinese = [any("\u4e00" <= ch <= "\u9fff" for ch in r["prompt"]) for r in rows]
+    assert any(has_chinese) and not all(has_chinese)
