@@ -149,7 +149,7 @@ def classify(label_key: str, labels: Types | None = None) -> Builder:
 def generate_from_labels(label_keys: Sequence[str], names: Sequence[str]) -> Builder:
     """Reversal of classification: write a text that has the given labels."""
     def build(record: Record, ctx: BuildContext) -> list[Example]:
-        parts = [f"{name}: {ANSWER_SEP.join(record.labels[key])}" for key, name in zip(label_keys, names)
+        parts = [f"{name}: {ANSWER_SEP.join(record.labels[key])}" for key, name in zip(label_keys, names, strict=True)
                  if record.labels.get(key)]
         if len(parts) != len(label_keys) or not record.text:
             return []

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import lru_cache
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from ecomgpt_data.atomic_tasks import Example
 

@@ -67,6 +67,15 @@ def load_sources(modules: Sequence[str] = ()) -> dict[str, Source]:
     return REGISTRY
 
 
+def task_factory(dataset: str, source: str, lang: str) -> Callable[..., TaskSpec]:
+    """`task(name, paradigm, strategy, family, description, build, subset="")` for one dataset's tasks."""
+    def task(name: str, paradigm: str, strategy: str, family: str, description: tuple[str, str], build,
+             subset: str = "") -> TaskSpec:
+        return TaskSpec(f"{dataset}.{name}", source=source, paradigm=paradigm, lang=lang, strategy=strategy,
+                        family=family, description=description, build=build, subset=subset)
+    return task
+
+
 def ner_tasks(dataset: str, source: str, lang: str, types: Sequence[str], description: tuple[str, str],
               subset: str = "", original: str = "ner") -> tuple[TaskSpec, ...]:
     """A span-annotated dataset's original NER task and its three simplifications."""
@@ -87,7 +96,7 @@ def ner_tasks(dataset: str, source: str, lang: str, types: Sequence[str], descri
 def tagged_records(source: str, lang: str, data_type: str, root: Path, path: Path, separator: str | None,
                    type_names: dict[str, str], subset: str = "") -> Iterator[Item]:
     """Records from a token-per-line tagged file (BIO / BIOES)."""
-    from ecomgpt_data.records import Span, tagged_blocks, decode_tags
+    from ecomgpt_data.records import Span, decode_tags, tagged_blocks
 
     for block in tagged_blocks(path, root, separator):
         if isinstance(block, Malformed):

@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
-from ecomgpt_data.atomic_tasks import TaskSpec
 from ecomgpt_data.records import Malformed, Record
-from ecomgpt_data.sources import Source, register
+from ecomgpt_data.sources import Source, register, task_factory
 
 NAME = "advertisegen_dev"
 GARMENT_TYPES = ("上衣", "裙", "裤")  # the values of `类型` in the dataset
@@ -38,9 +37,7 @@ def read(root: Path):
                          attributes=tuple((key, value) for key, value in pairs))
 
 
-def _task(name, paradigm, strategy, family, description, build):
-    return TaskSpec(f"advertisegen.{name}", source=NAME, paradigm=paradigm, lang="zh", strategy=strategy,
-                    family=family, description=description, build=build)
+_task = task_factory("advertisegen", NAME, "zh")
 
 
 register(Source(

@@ -11,9 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
-from ecomgpt_data.atomic_tasks import TaskSpec
 from ecomgpt_data.records import Malformed, Record, Span, unspace_cjk
-from ecomgpt_data.sources import Source, register
+from ecomgpt_data.sources import Source, register, task_factory
 
 NAME = "chinese_product_absa_peng2018"
 DOMAINS = {"camera": "相机", "car": "汽车", "notebook": "笔记本电脑", "phone": "手机"}
@@ -50,36 +49,30 @@ def _instances(path: Path, root: Path):
             yield origin, before, term, after, POLARITIES[polarity]
 
 
+def _sentence_record(group: list, domain: str) -> Record:
+    origin, before, term, after, _ = group[0]
+    spans = [Span(t, polarity, len(b), len(b) + len(t)) for _, b, t, _, polarity in group]
+    return Record(NAME, origin, "zh", "review", before + term + after, labels={"domain": (domain,)},
+                  spans=tuple(dict.fromkeys(spans)))
+
+
 def read(root: Path):
     for path in files(root):
         domain = DOMAINS[path.name.split(".")[0]]
         group: list = []
-
-        def flush():
-            origin, before, term, after, _ = group[0]
-            text = before + term + after
-            spans = []
-            for _, b, t, a, polarity in group:
-                spans.append(Span(t, polarity, len(b), len(b) + len(t)))
-            return Record(NAME, origin, "zh", "review", text, labels={"domain": (domain,)},
-                          spans=tuple(dict.fromkeys(spans)))
-
         for item in _instances(path, root):
             if isinstance(item, Malformed):
                 yield item
                 continue
-            text = item[1] + item[2] + item[3]
-            if group and group[0][1] + group[0][2] + group[0][3] != text:
-                yield flush()
+            if group and group[0][1] + group[0][2] + group[0][3] != item[1] + item[2] + item[3]:
+                yield _sentence_record(group, domain)
                 group = []
             group.append(item)
         if group:
-            yield flush()
+            yield _sentence_record(group, domain)
 
 
-def _task(name, paradigm, strategy, family, description, build):
-    return TaskSpec(f"product_absa_zh.{name}", source=NAME, paradigm=paradigm, lang="zh", strategy=strategy,
-                    family=family, description=description, build=build)
+_task = task_factory("product_absa_zh", NAME, "zh")
 
 
 register(Source(

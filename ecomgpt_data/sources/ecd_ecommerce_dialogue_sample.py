@@ -10,9 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
-from ecomgpt_data.atomic_tasks import TaskSpec
 from ecomgpt_data.records import Malformed, Record, Skipped, unspace_cjk
-from ecomgpt_data.sources import Source, register
+from ecomgpt_data.sources import Source, register, task_factory
 
 NAME = "ecd_ecommerce_dialogue_sample"
 SPLITS = ("train", "test")
@@ -51,9 +50,7 @@ def read(root: Path):
             yield _record(group_origin, context, replies)
 
 
-def _task(name, paradigm, strategy, family, description, build):
-    return TaskSpec(f"ecd_dialogue.{name}", source=NAME, paradigm=paradigm, lang="zh", strategy=strategy,
-                    family=family, description=description, build=build)
+_task = task_factory("ecd_dialogue", NAME, "zh")
 
 
 register(Source(

@@ -12,9 +12,8 @@ import zipfile
 from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
-from ecomgpt_data.atomic_tasks import TaskSpec
 from ecomgpt_data.records import Malformed, Record, Skipped
-from ecomgpt_data.sources import Source, register
+from ecomgpt_data.sources import Source, register, task_factory
 
 NAME = "online_shopping_10_cats"
 ARCHIVE = "online_shopping_10_cats.zip"
@@ -53,9 +52,7 @@ def read(root: Path):
                              labels={"category": (category,), "sentiment": (SENTIMENTS[label],)})
 
 
-def _task(name, paradigm, strategy, family, description, build):
-    return TaskSpec(f"online_shopping.{name}", source=NAME, paradigm=paradigm, lang="zh", strategy=strategy,
-                    family=family, description=description, build=build)
+_task = task_factory("online_shopping", NAME, "zh")
 
 
 register(Source(

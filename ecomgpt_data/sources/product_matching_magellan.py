@@ -12,9 +12,8 @@ import re
 from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
-from ecomgpt_data.atomic_tasks import TaskSpec
 from ecomgpt_data.records import Malformed, Record
-from ecomgpt_data.sources import Source, register
+from ecomgpt_data.sources import Source, register, task_factory
 
 NAME = "product_matching_magellan"
 SUBSETS = ("Walmart-Amazon", "Amazon-Google", "Abt-Buy")
@@ -31,7 +30,7 @@ def parse_side(text: str) -> tuple[tuple[str, str], ...]:
     if parts[0].strip() or len(parts) < 3:
         raise ValueError(f"not a 'COL attr VAL value' record: {text[:80]!r}")
     pairs = []
-    for key, value in zip(parts[1::2], parts[2::2]):
+    for key, value in zip(parts[1::2], parts[2::2], strict=True):
         pairs.append(("title" if key == "name" else key, " ".join(value.split())))
     return tuple(pairs)
 
@@ -56,9 +55,7 @@ def read(root: Path):
                              other=other, labels={"match": (fields[2],)})
 
 
-def _task(name, paradigm, strategy, family, description, build):
-    return TaskSpec(f"product_matching.{name}", source=NAME, paradigm=paradigm, lang="en", strategy=strategy,
-                    family=family, description=description, build=build)
+_task = task_factory("product_matching", NAME, "en")
 
 
 register(Source(

@@ -11,9 +11,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
-from ecomgpt_data.atomic_tasks import TaskSpec
 from ecomgpt_data.records import Malformed, Record, Span
-from ecomgpt_data.sources import Source, register
+from ecomgpt_data.sources import Source, register, task_factory
 
 NAME = "semeval_absa_laptops"
 FILE_2014 = "2014/Laptop_Train_v2.xml"
@@ -75,9 +74,7 @@ def label_sets(root: Path) -> dict[str, tuple[str, ...]]:
     return {"category": tuple(sorted(categories - {""}))}
 
 
-def _task(name, paradigm, strategy, family, description, build, subset):
-    return TaskSpec(f"semeval_laptop.{name}", source=NAME, paradigm=paradigm, lang="en", strategy=strategy,
-                    family=family, description=description, build=build, subset=subset)
+_task = task_factory("semeval_laptop", NAME, "en")
 
 
 register(Source(

@@ -11,9 +11,8 @@ import json
 from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
-from ecomgpt_data.atomic_tasks import TaskSpec
 from ecomgpt_data.records import Malformed, Record, Span
-from ecomgpt_data.sources import Source, register
+from ecomgpt_data.sources import Source, register, task_factory
 
 NAME = "sgd_intent_subset"
 DIALOGUES = ("train/dialogues_023.json", "train/dialogues_032.json", "test/dialogues_008.json")
@@ -81,9 +80,7 @@ def label_sets(root: Path) -> dict[str, tuple[str, ...]]:
     return {"service": tuple(sorted(services))}
 
 
-def _task(name, paradigm, strategy, family, description, build):
-    return TaskSpec(f"sgd.{name}", source=NAME, paradigm=paradigm, lang="en", strategy=strategy,
-                    family=family, description=description, build=build)
+_task = task_factory("sgd", NAME, "en")
 
 
 register(Source(

@@ -13,9 +13,8 @@ import re
 from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
-from ecomgpt_data.atomic_tasks import TaskSpec
 from ecomgpt_data.records import Malformed, Record, Skipped
-from ecomgpt_data.sources import Source, register
+from ecomgpt_data.sources import Source, register, task_factory
 
 NAME = "subjqa_products"
 DOMAINS = ("electronics", "grocery")
@@ -71,9 +70,7 @@ def read(root: Path):
                              labels={"domain": (row.get("domain", ""),)})
 
 
-def _task(name, paradigm, strategy, family, description, build):
-    return TaskSpec(f"subjqa.{name}", source=NAME, paradigm=paradigm, lang="en", strategy=strategy,
-                    family=family, description=description, build=build)
+_task = task_factory("subjqa", NAME, "en")
 
 
 register(Source(

@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
-from ecomgpt_data.atomic_tasks import TaskSpec
 from ecomgpt_data.records import Malformed, Record, Skipped
-from ecomgpt_data.sources import Source, register
+from ecomgpt_data.sources import Source, register, task_factory
 
 NAME = "wands_queries"
 HEADER = ["query_id", "query", "query_class"]
@@ -45,9 +44,7 @@ def label_sets(root: Path) -> dict[str, tuple[str, ...]]:
     return {"class": tuple(sorted(classes - {""}))}
 
 
-def _task(name, paradigm, strategy, family, description, build):
-    return TaskSpec(f"wands.{name}", source=NAME, paradigm=paradigm, lang="en", strategy=strategy,
-                    family=family, description=description, build=build)
+_task = task_factory("wands", NAME, "en")
 
 
 register(Source(
