@@ -1,0 +1,267 @@
+"""The shared supervised fine-tuning module behind `recipes/bloomz_*.py`.
+
+Built on transformers' `Trainer` (not a hand-written loop): it already does accelerate-launched DDP / FSDP /
+DeepSpeed, bf16, gradient accumulation, cosine schedule with warm-up, checkpoints and exact resumption, and
+length-grouped sampling. TRL's `SFTTrainer` is not used because the truncation rule here is specific (cut
+the prompt from the left, keep the response whole, drop an instance whose response alone is too long) and
+TRL would need the same hand-made tokenisation anyway.
+
+What this module adds: reading a mixture from `ecomgpt-data`, tokenising prompt + "\\n" + response + EOS
+with the loss on response tokens only, the paper's defaults, the recipe's sharding choice, gloo for
+multi-process CPU runs, an optional LoRA with a merged export, and a summary of what was dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    DataCollatorForSeq2Seq,
+    HfArgumentParser,
+    Trainer,
+    TrainingArguments,
+)
+
+from ecomgpt_data.instructions import RESPONSE_SEPARATOR
+
+logger = logging.getLogger("recipes.sft")
+IGNORE_INDEX = -100
+
+# ../shared/paper/training_setup.md: AdamW, lr 2e-5, weight decay 0, cosine, 3% warm-up, 3 epochs, per-device
+# batch 4, gradient accumulation 8, max length 1024, bf16.
+PAPER_DEFAULTS = dict(
+    learning_rate=2e-5, weight_decay=0.0, lr_scheduler_type="cosine", warmup_steps=0.03, num_train_epochs=3,
+    per_device_train_batch_size=4, gradient_accumulation_steps=8, optim="adamw_torch",
+    logging_steps=10, save_steps=500, save_total_limit=3, report_to="none", seed=42,
+    remove_unused_columns=False, length_column_name="length", ddp_find_unused_parameters=False,
+)
+FSDP_ARGS = dict(fsdp="full_shard auto_wrap",
+                 fsdp_config={"transformer_layer_cls_to_wrap": ["BloomBlock"], "activation_checkpointing": True})
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One scale's declarative settings; everything else is a command-line override."""
+
+    model_name_or_path: str
+    output_dir: str
+    per_device_train_batch_size: int = 4
+    gradient_accumulation_steps: int = 8
+    sharding: str = "ddp"  # "ddp" (plain data parallel) or "fsdp" (full shard + activation checkpointing)
+
+
+@dataclass
+class ScriptArguments:
+    model_name_or_path: str = field(default="", metadata={"help": "hub id or local folder of the model to fine-tune"})
+    train_file: str = field(default="", metadata={"help": "an ecomgpt-data folder, its mixture.jsonl, or a save_to_disk folder"})
+    max_length: int = field(default=1024, metadata={"help": "tokens per instance, prompt + response + EOS"})
+    sharding: str = field(default="ddp", metadata={"help": "ddp or fsdp (FSDP applies only on GPUs)"})
+    use_lora: bool = field(default=False, metadata={"help": "train LoRA adapters (peft) and export a merged model"})
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    lora_target_modules: str = field(default="query_key_value", metadata={"help": "comma-separated module names"})
+    record_batches: bool = field(default=False, metadata={
+        "help": "write the ids of every training batch, per rank, to OUTPUT_DIR/batches_rank<R>.jsonl"})
+
+
+def load_mixture(path: str):
+    """A mixture as a `datasets.Dataset` with `id`, `prompt` and `response` columns."""
+    from datasets import load_dataset, load_from_disk
+
+    source = Path(path)
+    if source.is_dir() and (source / "dataset").is_dir():  # an `ecomgpt-data build` folder
+        source = source / "dataset"
+    if source.is_dir():
+        dataset = load_from_disk(str(source))
+    elif source.is_file():
+        dataset = load_dataset("json", data_files=str(source), split="train")
+    else:
+        raise FileNotFoundError(f"--train_file {path}: no such file or folder")
+    missing = {"prompt", "response"} - set(dataset.column_names)
+    if missing:
+        raise ValueError(f"--train_file {path}: missing column(s) {sorted(missing)}; it has {dataset.column_names}")
+    if "id" not in dataset.column_names:
+        dataset = dataset.add_column("id", [str(i) for i in range(len(dataset))])
+    return dataset
+
+
+def encode(prompt_ids: list[int], response_ids: list[int], eos_id: int, max_length: int) -> dict | None:
+    """input_ids and labels for one instance, or None when the response and EOS alone exceed max_length.
+    The prompt is cut from the left when the whole does not fit; prompt tokens are IGNORE_INDEX in labels."""
+    target = list(response_ids) + [eos_id]
+    if len(target) > max_length:
+        return None
+    room = max_length - len(target)
+    kept = list(prompt_ids)[len(prompt_ids) - room:] if len(prompt_ids) > room else list(prompt_ids)
+    return {"input_ids": kept + target, "labels": [IGNORE_INDEX] * len(kept) + target,
+            "truncated": len(kept) < len(prompt_ids)}
+
+
+def tokenize_mixture(dataset, tokenizer, max_length: int):
+    """(tokenised dataset with `id`, `input_ids`, `labels`, `length`; counts of dropped / truncated)."""
+    def batch(rows):
+        prompts = tokenizer([p + RESPONSE_SEPARATOR for p in rows["prompt"]], add_special_tokens=False)["input_ids"]
+        responses = tokenizer(rows["response"], add_special_tokens=False)["input_ids"]
+        out = {"id": [], "input_ids": [], "labels": [], "length": [], "truncated": [], "dropped": []}
+        for row_id, p, r in zip(rows["id"], prompts, responses, strict=True):
+            encoded = encode(p, r, tokenizer.eos_token_id, max_length)
+            out["id"].append(row_id)
+            out["dropped"].append(encoded is None)
+            encoded = encoded or {"input_ids": [], "labels": [], "truncated": False}
+            out["input_ids"].append(encoded["input_ids"])
+            out["labels"].append(encoded["labels"])
+            out["truncated"].append(encoded["truncated"])
+            out["length"].append(len(encoded["input_ids"]))
+        return out
+
+    tokenised = dataset.map(batch, batched=True, remove_columns=dataset.column_names, keep_in_memory=True,
+                            desc="Tokenising")
+    counts = {"instances": len(tokenised), "dropped_response_too_long": sum(tokenised["dropped"]),
+              "prompt_truncated": sum(tokenised["truncated"])}
+    kept = tokenised.filter(lambda row: not row["dropped"], keep_in_memory=True).remove_columns(["dropped", "truncated"])
+    return kept, counts
+
+
+@dataclass
+class CompletionCollator:
+    """Pads input_ids / attention_mask with the pad token and labels with IGNORE_INDEX (DataCollatorForSeq2Seq),
+    after taking off the `id` and `length` columns, which it can record per rank."""
+
+    tokenizer: object
+    record_to: Path | None = None
+
+    def __post_init__(self):
+        self.pad = DataCollatorForSeq2Seq(self.tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX,
+                                          return_tensors="pt")
+
+    def __call__(self, features):
+        features = [dict(f) for f in features]
+        ids = [f.pop("id") for f in features]
+        for f in features:
+            f.pop("length", None)
+        if self.record_to is not None:
+            with self.record_to.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(ids) + "\n")
+        return self.pad(features)
+
+
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def runtime_defaults(recipe: Recipe | None) -> dict:
+    """The paper's defaults, the recipe's settings, and what the hardware needs."""
+    defaults = dict(PAPER_DEFAULTS)
+    if recipe is not None:
+        defaults.update({k: v for k, v in dataclasses.asdict(recipe).items()})
+    has_gpu = torch.cuda.is_available()
+    if has_gpu and torch.cuda.is_bf16_supported():
+        defaults["bf16"] = True
+    if not has_gpu and world_size() > 1:
+        # Without this, processes started by `accelerate launch` on a CPU-only machine each train alone
+        # as world size 1 (transformers asks for no process group on CPU).
+        defaults["ddp_backend"] = "gloo"
+    fields = {f.name for f in dataclasses.fields(TrainingArguments)}
+    if "train_sampling_strategy" in fields:
+        defaults["train_sampling_strategy"] = "group_by_length"
+    else:  # transformers 4.x
+        defaults["group_by_length"] = True
+    return defaults
+
+
+def apply_sharding(args: TrainingArguments, script: ScriptArguments) -> None:
+    """FSDP full shard with activation checkpointing for `sharding=fsdp` on GPUs, unless the accelerate config
+    already chose FSDP or DeepSpeed; DeepSpeed (zero3 config) gets gradient checkpointing instead."""
+    launcher_fsdp = os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true"
+    launcher_deepspeed = os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true"
+    if script.sharding not in ("ddp", "fsdp"):
+        raise ValueError(f"--sharding must be ddp or fsdp, got {script.sharding!r}")
+    if script.sharding != "fsdp" or launcher_fsdp:
+        return
+    if launcher_deepspeed:
+        args.gradient_checkpointing = True
+    elif torch.cuda.is_available():
+        args.fsdp, args.fsdp_config = FSDP_ARGS["fsdp"], dict(FSDP_ARGS["fsdp_config"])
+    else:
+        logger.warning("sharding=fsdp needs GPUs; training without sharding on CPU")
+
+
+def parse(recipe: Recipe | None, argv: list[str] | None = None) -> tuple[ScriptArguments, TrainingArguments]:
+    parser = HfArgumentParser((ScriptArguments, TrainingArguments))
+    parser.set_defaults(**runtime_defaults(recipe))
+    script, args = parser.parse_args_into_dataclasses(args=argv)
+    if not script.model_name_or_path:
+        parser.error("--model_name_or_path is required (a recipe file sets it)")
+    if not script.train_file:
+        parser.error("--train_file is required (an ecomgpt-data folder, mixture.jsonl or save_to_disk folder)")
+    return script, args
+
+
+def train(script: ScriptArguments, args: TrainingArguments) -> Path:
+    apply_sharding(args, script)
+    tokenizer = AutoTokenizer.from_pretrained(script.model_name_or_path)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    saved_padding_side = tokenizer.padding_side
+    tokenizer.padding_side = "right"
+
+    with args.main_process_first(desc="reading the mixture"):
+        dataset = load_mixture(script.train_file)
+    train_set, counts = tokenize_mixture(dataset, tokenizer, script.max_length)
+    if len(train_set) == 0:
+        raise ValueError(f"--train_file {script.train_file}: no instance fits --max_length {script.max_length}")
+    logger.info("instances %(instances)d, dropped (response too long) %(dropped_response_too_long)d, "
+                "prompt cut from the left %(prompt_truncated)d", counts)
+
+    model = AutoModelForCausalLM.from_pretrained(script.model_name_or_path)
+    if script.use_lora:
+        if args.fsdp or os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true":
+            raise ValueError("--use_lora is for single-GPU / DDP runs; use full fine-tuning with FSDP or ZeRO-3")
+        from peft import LoraConfig, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(
+            r=script.lora_r, lora_alpha=script.lora_alpha, lora_dropout=script.lora_dropout, task_type="CAUSAL_LM",
+            target_modules=[m.strip() for m in script.lora_target_modules.split(",") if m.strip()]))
+
+    record_to = None
+    if script.record_batches:
+        Path(args.output_dir).mkdir(parents=True, exist_ok=True)
+        record_to = Path(args.output_dir) / f"batches_rank{args.process_index}.jsonl"
+    trainer = Trainer(model=model, args=args, train_dataset=train_set, processing_class=tokenizer,
+                      data_collator=CompletionCollator(tokenizer, record_to))
+    result = trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
+
+    out = Path(args.output_dir)
+    tokenizer.padding_side = saved_padding_side
+    if script.use_lora:
+        trainer.model.save_pretrained(out / "adapter")
+        if trainer.is_world_process_zero():
+            trainer.model.merge_and_unload().save_pretrained(out)
+    else:
+        trainer.save_model(str(out))
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(out)
+        summary = {**counts, "trained_instances": len(train_set), "world_size": args.world_size,
+                   "global_step": result.global_step, "train_loss": result.training_loss,
+                   "log_history": trainer.state.log_history}
+        (out / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return out
+
+
+def main(recipe: Recipe | None = None, argv: list[str] | None = None) -> Path:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    script, args = parse(recipe, argv)
+    return train(script, args)
+
+
+if __name__ == "__main__":
+    main()

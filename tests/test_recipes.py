@@ -1,0 +1,220 @@
+"""The fine-tuning recipes on CPU: label masking, the paper's settings, a real two-process run, over-fitting,
+resume, LoRA export, and the checkpoint through lm-eval."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ecomgpt_data.config import MixtureConfig
+from ecomgpt_data.mixture import build
+from recipes import bloomz_1b7, bloomz_3b, bloomz_7b1, bloomz_560m
+from recipes.sft import IGNORE_INDEX, apply_sharding, encode, main, parse, runtime_defaults, tokenize_mixture
+
+REPO = Path(__file__).resolve().parents[1]
+SMALL = ["--per_device_train_batch_size", "2", "--gradient_accumulation_steps", "1", "--max_length", "192",
+         "--logging_steps", "1", "--save_steps", "1000", "--warmup_steps", "0"]
+
+
+@pytest.fixture(scope="module")
+def mixture(raw_fixture_dir, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("mixture") / "mix"
+    build(MixtureConfig(raw_dir=str(raw_fixture_dir), per_task=2).validate(), out, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def rows(mixture) -> list[dict]:
+    return [json.loads(line) for line in (mixture / "mixture.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def model_dir(rows, tmp_path_factory) -> Path:
+    from ecomgpt.tiny_bloom import make_tiny_bloom
+
+    return make_tiny_bloom(tmp_path_factory.mktemp("tiny"), [r["prompt"] + "\n" + r["response"] for r in rows],
+                           vocab_size=1500)
+
+
+def subset(rows, path: Path, n: int) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[:n]), encoding="utf-8")
+    return path
+
+
+def weights(folder: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(folder / "model.safetensors"))
+
+
+def test_encode_masks_the_prompt_and_keeps_the_response_whole():
+    assert encode([1, 2, 3], [7, 8], eos_id=0, max_length=10) == {
+        "input_ids": [1, 2, 3, 7, 8, 0], "labels": [IGNORE_INDEX] * 3 + [7, 8, 0], "truncated": False}
+    # Too long: the prompt loses its first tokens; the response and EOS stay.
+    assert encode([1, 2, 3, 4, 5], [7, 8], eos_id=0, max_length=5) == {
+        "input_ids": [4, 5, 7, 8, 0], "labels": [IGNORE_INDEX] * 2 + [7, 8, 0], "truncated": True}
+    assert encode([1, 2], [7, 8, 9, 10], eos_id=0, max_length=5)["input_ids"] == [7, 8, 9, 10, 0]
+    assert encode([1], [7, 8, 9, 10, 11], eos_id=0, max_length=5) is None
+
+
+def test_tokenised_mixture_counts_drops_and_truncations(rows, model_dir, tmp_path):
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    data = Dataset.from_list([{"id": "a", "prompt": "p " * 50, "response": "ok"},
+                              {"id": "b", "prompt": "short", "response": "word " * 200},
+                              {"id": "c", "prompt": "short", "response": "fine"}])
+    tokenised, counts = tokenize_mixture(data, tokenizer, max_length=40)
+    assert counts == {"instances": 3, "dropped_response_too_long": 1, "prompt_truncated": 1}
+    assert tokenised["id"] == ["a", "c"]
+    first = tokenised[0]
+    response = tokenizer("ok", add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    assert len(first["input_ids"]) == first["length"] == 40
+    assert first["input_ids"][-len(response):] == response
+    assert first["labels"] == [IGNORE_INDEX] * (40 - len(response)) + response
+    prompt = tokenizer("short\n", add_special_tokens=False)["input_ids"]
+    assert tokenised[1]["input_ids"][:len(prompt)] == prompt
+
+
+def test_recipes_carry_the_paper_settings_and_their_sharding(monkeypatch):
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    for module, model, sharding in [(bloomz_560m, "bloomz-560m", "ddp"), (bloomz_1b7, "bloomz-1b7", "ddp"),
+                                    (bloomz_3b, "bloomz-3b", "fsdp"), (bloomz_7b1, "bloomz-7b1", "fsdp")]:
+        script, args = parse(module.RECIPE, ["--train_file", "x.jsonl"])
+        assert script.model_name_or_path == f"bigscience/{model}" and script.sharding == sharding
+        assert (args.learning_rate, args.weight_decay, args.num_train_epochs) == (2e-5, 0.0, 3)
+        assert (args.per_device_train_batch_size, args.gradient_accumulation_steps) == (4, 8)
+        assert args.lr_scheduler_type == "cosine" and args.warmup_steps == 0.03 and script.max_length == 1024
+        assert args.train_sampling_strategy == "group_by_length" and args.ddp_backend is None
+    script, args = parse(bloomz_7b1.RECIPE, ["--train_file", "x", "--learning_rate", "1e-5", "--max_steps", "3",
+                                             "--output_dir", "elsewhere"])
+    assert (args.learning_rate, args.max_steps, args.output_dir) == (1e-5, 3, "elsewhere")
+
+
+def test_fsdp_on_gpus_gradient_checkpointing_under_deepspeed(monkeypatch):
+    monkeypatch.delenv("ACCELERATE_USE_FSDP", raising=False)
+    monkeypatch.delenv("ACCELERATE_USE_DEEPSPEED", raising=False)
+    script, args = parse(bloomz_7b1.RECIPE, ["--train_file", "x"])
+    apply_sharding(args, script)
+    assert not args.fsdp  # no GPU here: no FSDP
+    with monkeypatch.context() as gpu:
+        gpu.setattr(torch.cuda, "is_available", lambda: True)
+        apply_sharding(args, script)
+    assert "full_shard" in str(args.fsdp) and args.fsdp_config["activation_checkpointing"] is True
+    assert args.fsdp_config["transformer_layer_cls_to_wrap"] == ["BloomBlock"]
+    script, args = parse(bloomz_7b1.RECIPE, ["--train_file", "x"])
+    monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")  # what `--config_file zero3.yaml` sets
+    apply_sharding(args, script)
+    assert not args.fsdp and args.gradient_checkpointing
+    monkeypatch.delenv("ACCELERATE_USE_DEEPSPEED")
+    script, args = parse(bloomz_560m.RECIPE, ["--train_file", "x"])
+    apply_sharding(args, script)
+    assert not args.fsdp and not args.gradient_checkpointing
+
+
+def test_gloo_only_for_several_cpu_processes(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert runtime_defaults(bloomz_560m.RECIPE)["ddp_backend"] == "gloo"
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert "ddp_backend" not in runtime_defaults(bloomz_560m.RECIPE)
+
+
+def test_two_processes_train_together(rows, model_dir, tmp_path):
+    data = subset(rows, tmp_path / "sixteen.jsonl", 16)
+    common = ["--model_name_or_path", str(model_dir), "--train_file", str(data), *SMALL, "--num_train_epochs", "1",
+              "--learning_rate", "1e-3", "--record_batches", "--seed", "3"]
+    env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
+    result = subprocess.run(
+        [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+         "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+         str(REPO / "recipes" / "bloomz_560m.py"), *common, "--output_dir", str(tmp_path / "two")],
+        capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    summary = json.loads((tmp_path / "two" / "training_summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["global_step"] == 4  # 16 instances / (2 ranks x 2)
+    seen = [[i for line in (tmp_path / "two" / f"batches_rank{r}.jsonl").read_text().splitlines()
+             for i in json.loads(line)] for r in (0, 1)]
+    assert len(seen[0]) == len(seen[1]) == 8
+    assert not set(seen[0]) & set(seen[1])
+    assert set(seen[0]) | set(seen[1]) == {r["id"] for r in rows[:16]}
+
+    main(bloomz_560m.RECIPE, [*common, "--output_dir", str(tmp_path / "one")])
+    one = json.loads((tmp_path / "one" / "training_summary.json").read_text())
+    assert one["world_size"] == 1 and one["global_step"] == 8
+    two_weights, one_weights = weights(tmp_path / "two"), weights(tmp_path / "one")
+    assert any(not torch.equal(two_weights[k], one_weights[k]) for k in one_weights)
+
+
+def test_overfitting_a_handful_lowers_the_loss_and_the_checkpoint_runs_in_lm_eval(rows, model_dir, tmp_path):
+    data = subset(rows, tmp_path / "four.jsonl", 4)
+    out = main(bloomz_560m.RECIPE, ["--model_name_or_path", str(model_dir), "--train_file", str(data), *SMALL,
+                                    "--max_steps", "40", "--learning_rate", "3e-3", "--output_dir", str(tmp_path / "fit")])
+    losses = [entry["loss"] for entry in json.loads((out / "training_summary.json").read_text())["log_history"]
+              if "loss" in entry]
+    assert len(losses) == 40 and sum(losses[-4:]) / 4 < 0.6 * sum(losses[:4]) / 4
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(out)
+    assert type(model).__name__ == "BloomForCausalLM"
+    assert AutoTokenizer.from_pretrained(out).eos_token == "</s>"
+
+    from ecom_tasks import TASKS_DIR
+
+    lm_eval = Path(sys.executable).parent / "lm_eval"
+    result = subprocess.run([str(lm_eval), "--include_path", str(TASKS_DIR), "--tasks", "ecom_unseen", "--model", "hf",
+                             "--model_args", f"pretrained={out},dtype=float32", "--device", "cpu", "--batch_size", "4",
+                             "--limit", "2", "--gen_kwargs", "max_gen_toks=16", "--output_path", str(tmp_path / "eval")],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    [results_file] = list((tmp_path / "eval").rglob("results_*.json"))
+    results = json.loads(results_file.read_text())
+    assert len([t for t in results["results"] if t != "ecom_unseen"]) == 12
+    assert all(results["n-samples"][t]["effective"] == 2 for t in results["n-samples"])
+
+
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(rows, model_dir, tmp_path):
+    data = subset(rows, tmp_path / "twelve.jsonl", 12)
+    common = ["--model_name_or_path", str(model_dir), "--train_file", str(data), *SMALL, "--max_steps", "6",
+              "--learning_rate", "1e-3", "--warmup_steps", "0.3"]
+    common[common.index("--save_steps") + 1] = "3"
+    main(bloomz_560m.RECIPE, [*common, "--output_dir", str(tmp_path / "whole")])
+    assert (tmp_path / "whole" / "checkpoint-3").is_dir()
+    main(bloomz_560m.RECIPE, [*common, "--output_dir", str(tmp_path / "resumed"),
+                              "--resume_from_checkpoint", str(tmp_path / "whole" / "checkpoint-3")])
+    whole, resumed = weights(tmp_path / "whole"), weights(tmp_path / "resumed")
+    assert set(whole) == set(resumed)
+    assert all(torch.allclose(whole[k], resumed[k], atol=1e-6) for k in whole)
+    at_step_3 = weights(tmp_path / "whole" / "checkpoint-3")
+    assert any(not torch.equal(at_step_3[k], whole[k]) for k in whole)
+
+
+def test_lora_exports_a_merged_model(rows, model_dir, tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    data = subset(rows, tmp_path / "eight.jsonl", 8)
+    out = main(bloomz_560m.RECIPE, ["--model_name_or_path", str(model_dir), "--train_file", str(data), *SMALL,
+                                    "--max_steps", "4", "--learning_rate", "1e-2", "--use_lora", "--lora_r", "4",
+                                    "--output_dir", str(tmp_path / "lora")])
+    assert (out / "adapter" / "adapter_config.json").is_file()
+    merged = AutoModelForCausalLM.from_pretrained(out).state_dict()
+    base = AutoModelForCausalLM.from_pretrained(model_dir).state_dict()
+    assert not any("lora" in k for k in merged)
+    changed = [k for k in base if not torch.equal(base[k], merged[k])]
+    assert changed and all("query_key_value.weight" in k for k in changed)
+
+
+def test_train_file_may_be_the_build_folder(mixture, model_dir, tmp_path):
+    out = main(bloomz_560m.RECIPE, ["--model_name_or_path", str(model_dir), "--train_file", str(mixture), *SMALL,
+                                    "--max_steps", "1", "--output_dir", str(tmp_path / "folder")])
+    summary = json.loads((out / "training_summary.json").read_text())
+    assert summary["instances"] == len((mixture / "mixture.jsonl").read_text(encoding="utf-8").splitlines())
+    with pytest.raises(FileNotFoundError, match="no such file or folder"):
+        main(bloomz_560m.RECIPE, ["--model_name_or_path", str(model_dir), "--train_file", str(tmp_path / "nope"),
+                                  "--output_dir", str(tmp_path / "x")])
