@@ -63,6 +63,9 @@ class ScriptArguments:
     model_name_or_path: str = field(default="", metadata={"help": "hub id or local folder of the model to fine-tune"})
     train_file: str = field(default="", metadata={"help": "an ecomgpt-data folder, its mixture.jsonl, or a save_to_disk folder"})
     max_length: int = field(default=1024, metadata={"help": "tokens per instance, prompt + response + EOS"})
+    model_dtype: str = field(default="float32", metadata={
+        "help": "dtype the weights are loaded in: float32 (full fine-tuning keeps fp32 master weights, bf16 "
+                "autocast) or bfloat16 (frozen base weights under --use_lora)"})
     sharding: str = field(default="ddp", metadata={"help": "ddp or fsdp (FSDP applies only on GPUs)"})
     use_lora: bool = field(default=False, metadata={"help": "train LoRA adapters (peft) and export a merged model"})
     lora_r: int = 16
@@ -222,12 +225,16 @@ def train(script: ScriptArguments, args: TrainingArguments) -> Path:
     logger.info("instances %(instances)d, dropped (response too long) %(dropped_response_too_long)d, "
                 "prompt cut from the left %(prompt_truncated)d", counts)
 
-    model = AutoModelForCausalLM.from_pretrained(script.model_name_or_path)
+    if script.model_dtype not in ("float32", "bfloat16", "float16"):
+        raise ValueError(f"--model_dtype must be float32, bfloat16 or float16, got {script.model_dtype!r}")
+    model = AutoModelForCausalLM.from_pretrained(script.model_name_or_path, dtype=getattr(torch, script.model_dtype))
     if script.use_lora:
         if args.fsdp or os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true":
             raise ValueError("--use_lora is for single-GPU / DDP runs; use full fine-tuning with FSDP or ZeRO-3")
         from peft import LoraConfig, get_peft_model
 
+        if args.gradient_checkpointing:
+            model.enable_input_require_grads()  # checkpointed blocks need an input that requires grad
         model = get_peft_model(model, LoraConfig(
             r=script.lora_r, lora_alpha=script.lora_alpha, lora_dropout=script.lora_dropout, task_type="CAUSAL_LM",
             target_modules=[m.strip() for m in script.lora_target_modules.split(",") if m.strip()]))

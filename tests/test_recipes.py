@@ -201,6 +201,7 @@ def test_lora_exports_a_merged_model(rows, model_dir, tmp_path):
     data = subset(rows, tmp_path / "eight.jsonl", 8)
     out = main(bloomz_560m.RECIPE, ["--model_name_or_path", str(model_dir), "--train_file", str(data), *SMALL,
                                     "--max_steps", "4", "--learning_rate", "1e-2", "--use_lora", "--lora_r", "4",
+                                    "--gradient_checkpointing",
                                     "--output_dir", str(tmp_path / "lora")])
     assert (out / "adapter" / "adapter_config.json").is_file()
     merged = AutoModelForCausalLM.from_pretrained(out).state_dict()
