@@ -1,0 +1,144 @@
+"""ecomgpt-results on hand-made lm-eval results files: known averages in every layout, gaps, errors, plots."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from ecomgpt.results import (OFFICIAL, PAPER_CSV, TASKS, ResultsError, bar_chart, main, make_results, read_run,
+                             scaling_charts)
+
+CLS_NER = {"micro_f1", "macro_f1", "rouge_l"}
+
+
+def fake_run(folder: Path, scores: dict[str, dict[str, float]], model="my-model", extra_groups=True) -> Path:
+    """A folder shaped like `lm_eval --output_path`: <folder>/<model>/results_<time>.json."""
+    results = {task: {f"{m},none": v for m, v in metrics.items()} | {"alias": task} for task, metrics in scores.items()}
+    if extra_groups:
+        results["ecom_unseen"] = {"rouge_l,none": 1.0}
+    data = {"results": results, "config": {"model": "hf", "model_args": f"pretrained=/models/{model},dtype=float32"}}
+    target = folder / model.replace("/", "__")
+    target.mkdir(parents=True)
+    (target / "results_2026-11-25T10-00-00.000.json").write_text(json.dumps(data), encoding="utf-8")
+    return folder
+
+
+def uniform(value: float) -> dict[str, dict[str, float]]:
+    """Every official task with every metric it reports set to `value`."""
+    return {t: {m: value for m in (CLS_NER if TASKS[t].paradigm in ("cls", "ner") else {"rouge_l"})} for t in OFFICIAL}
+
+
+def varied() -> dict[str, dict[str, float]]:
+    """Hand-chosen scores so that every average below is worked out by hand."""
+    s = uniform(0.0)
+    # unseen datasets: CLS coarse/fine/title-attr, EXT lenovo-cond/mepave-detect/redditqa, NER lenovo/mepave, GEN title
+    rouge = {"ecom_openbg_coarse_classify": 10, "ecom_openbg_fine_classify": 20, "ecom_openbg_title_attribute_matching": 30,
+             "ecom_lenovo_condition_extract": 40, "ecom_mepave_value_detection": 50, "ecom_redditqa_extract_qa": 60,
+             "ecom_lenovo_ner": 70, "ecom_mepave_value_extraction": 80, "ecom_openbg_title_generate": 90,
+             "ecom_openbg_item_align": 11, "ecom_absa_review_topic": 12, "ecom_multicpr_product_select": 13}
+    micro = {"ecom_openbg_coarse_classify": 1, "ecom_openbg_fine_classify": 2, "ecom_openbg_title_attribute_matching": 3,
+             "ecom_lenovo_ner": 4, "ecom_mepave_value_extraction": 10, "ecom_openbg_item_align": 21, "ecom_absa_review_topic": 22}
+    for task, value in rouge.items():
+        s[task]["rouge_l"] = float(value)
+    for task, value in micro.items():
+        s[task]["micro_f1"] = float(value)
+        s[task]["macro_f1"] = float(value) / 2
+    return s
+
+
+def rows(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_known_averages_in_every_layout(tmp_path):
+    run = fake_run(tmp_path / "run", varied())
+    make_results([run], tmp_path / "out", ["mine"])
+    table4 = {r["model"]: r for r in rows(tmp_path / "out" / "table4_unseen.csv")}["mine"]
+    assert table4["source"] == "this run"
+    assert table4["Unseen Dataset ROUGE-L"] == "50.00"  # (10+20+...+90) / 9
+    assert table4["Unseen Dataset micro-F1"] == "4.00"  # CLS and NER only: (1+2+3+4+10) / 5
+    assert table4["Unseen Dataset macro-F1"] == "2.00"
+    assert (table4["Product Align micro-F1"], table4["Product Align ROUGE-L"]) == ("21.00", "11.00")
+    assert (table4["Review Topic macro-F1"], table4["Review Topic ROUGE-L"]) == ("11.00", "12.00")
+    assert table4["Product Select ROUGE-L"] == "13.00"
+
+    paradigm = rows(tmp_path / "out" / "paradigm.csv")[0]
+    assert [paradigm[c] for c in ("CLS", "EXT", "GEN", "NER", "Other (GEN+NER)", "All")] == [
+        "20.00", "50.00", "90.00", "75.00", "80.00", "50.00"]
+    language = rows(tmp_path / "out" / "language.csv")[0]
+    # EN unseen datasets: lenovo cond 40, lenovo ner 70, reddit qa 60; ZH: the other six
+    assert [language[c] for c in ("EN", "ZH", "EN+ZH")] == ["56.67", "46.67", "50.00"]
+
+    tasks = rows(tmp_path / "out" / "tasks.csv")
+    assert {"task": "ecom_lenovo_ner", "metric": "micro-F1", "mine": "4.00"} in tasks
+    assert len(tasks) == 7 * 3 + 5  # CLS/NER tasks have three metrics, the others ROUGE-L
+
+
+def test_paper_rows_are_printed_beside_the_runs(tmp_path):
+    make_results([fake_run(tmp_path / "run", uniform(1.0))], tmp_path / "out")
+    table4 = rows(tmp_path / "out" / "table4_unseen.csv")
+    reported = [r for r in table4 if r["source"].startswith("paper, reported")]
+    assert len(reported) == 14
+    ecomgpt_7b1 = next(r for r in reported if r["model"] == "EcomGPT (7b1)")
+    assert ecomgpt_7b1["Unseen Dataset ROUGE-L"] == "62.83" and ecomgpt_7b1["Product Select ROUGE-L"] == "56.39"
+    markdown = (tmp_path / "out" / "results.md").read_text(encoding="utf-8")
+    assert "not strictly comparable" in markdown and "EcomGPT (7b1)" in markdown
+    latex = (tmp_path / "out" / "language.tex").read_text(encoding="utf-8")
+    assert latex.startswith("\\begin{tabular}") and "my-model & this run & 1.00 & 1.00 & 1.00" in latex
+    assert PAPER_CSV.is_file()
+
+
+def test_missing_tasks_and_metrics_are_gaps_with_warnings(tmp_path, capsys):
+    scores = uniform(30.0)
+    del scores["ecom_openbg_title_generate"]
+    del scores["ecom_lenovo_ner"]["micro_f1"]
+    run = fake_run(tmp_path / "run", scores)
+    full = fake_run(tmp_path / "full", uniform(60.0), model="other")
+    assert main([str(run), str(full), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "my-model: task ecom_openbg_title_generate is missing" in err
+    assert "my-model: ecom_lenovo_ner lacks micro_f1" in err
+    paradigm = {r["model"]: r for r in rows(tmp_path / "out" / "paradigm.csv")}
+    assert paradigm["my-model"]["GEN"] == "" and paradigm["other"]["GEN"] == "60.00"
+    assert paradigm["my-model"]["All"] == "30.00"
+    tasks = {(r["task"], r["metric"]): r for r in rows(tmp_path / "out" / "tasks.csv")}
+    assert tasks[("ecom_openbg_title_generate", "ROUGE-L")]["my-model"] == ""
+    assert tasks[("ecom_lenovo_ner", "micro-F1")]["my-model"] == ""
+    assert "–" in (tmp_path / "out" / "tasks.md").read_text(encoding="utf-8")
+    assert "-- " in (tmp_path / "out" / "paradigm.tex").read_text(encoding="utf-8")
+
+
+def test_duplicate_labels_and_bad_inputs_are_errors(tmp_path, capsys):
+    a = fake_run(tmp_path / "a", uniform(1.0))
+    b = fake_run(tmp_path / "b", uniform(2.0))
+    with pytest.raises(ResultsError, match="two runs are labelled 'my-model'"):
+        make_results([a, b], tmp_path / "out")
+    assert main([str(a), str(b), "--out", str(tmp_path / "out"), "--label", "x", "--label", "x"]) == 2
+    assert "two runs are labelled 'x'" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ResultsError, match="no results_"):
+        read_run(tmp_path / "empty")
+    with pytest.raises(ResultsError, match="2 --label values for 1 run"):
+        make_results([a], tmp_path / "out", ["x", "y"])
+
+
+def test_plots_are_written_and_show_every_model(tmp_path):
+    runs = [fake_run(tmp_path / f"r{i}", uniform(float(10 * i)), model=f"m{i}") for i in range(1, 5)]
+    labels = ["560m@tasks=10", "560m@tasks=40", "1b7@tasks=10", "1b7@per_task=100"]
+    make_results(runs, tmp_path / "out", labels)
+    for name in ("table4_bars.png", "scaling_tasks.png", "scaling_per_task.png"):
+        data = (tmp_path / "out" / name).read_bytes()
+        assert data.startswith(b"\x89PNG") and len(data) > 5000
+    read = [read_run(r, label) for r, label in zip(runs, labels, strict=True)]
+    bars = bar_chart(read)
+    assert bars.axes[0].get_legend_handles_labels()[1] == labels
+    curves = scaling_charts(read)
+    assert set(curves) == {"scaling_tasks", "scaling_per_task"}
+    axis = curves["scaling_tasks"].axes[0]
+    assert axis.get_legend_handles_labels()[1] == ["1b7", "560m"]
+    line_560m = next(line for line in axis.get_lines() if line.get_label() == "560m")
+    assert list(line_560m.get_xdata()) == [10, 40] and list(line_560m.get_ydata()) == [10.0, 20.0]
