@@ -1,5 +1,5 @@
-"""Console scripts: `ecomgpt` (fetch / verify the evaluation data) and `ecomgpt-eval` (lm-eval's own CLI
-with the `ecom_tasks` folder already on its include path)."""
+"""Console scripts: `ecomgpt` (fetch / verify the evaluation data, the offline demo) and `ecomgpt-eval`
+(lm-eval's own CLI with the `ecom_tasks` folder already on its include path)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,27 @@ def main(argv: list[str] | None = None) -> None:
     fetch.add_argument("--force", action="store_true", help="download again even when a verified copy exists")
     verify = commands.add_parser("verify", help="check an evaluation data folder against the release hashes")
     verify.add_argument("folder", type=Path)
+    demo = commands.add_parser("demo", help="the whole pipeline with a tiny random model on this machine (smoke run)")
+    demo.add_argument("--out", type=Path, default=Path("ecomgpt-demo"), help="output folder (default ./ecomgpt-demo)")
+    demo.add_argument("--raw-dir", help="raw datasets (default: $ECOMGPT_RAW_DIR)")
+    demo.add_argument("--source", dest="sources", action="append", default=[], help="only these sources (repeatable)")
+    demo.add_argument("--per-task", type=int, default=16)
+    demo.add_argument("--steps", type=int, default=30, help="fine-tuning steps")
+    demo.add_argument("--limit", type=int, default=2, help="records per evaluation task")
+    demo.add_argument("--max-gen-toks", type=int, default=32)
+    demo.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
+
+    if args.command == "demo":
+        from ecomgpt.demo import DemoError, run_demo
+        from ecomgpt_data.mixture import BuildError
+
+        try:
+            run_demo(args.out, args.raw_dir, args.sources, args.per_task, args.steps, args.limit, args.max_gen_toks,
+                     args.overwrite)
+        except (DemoError, BuildError) as error:
+            raise SystemExit(f"ecomgpt demo: error: {error}") from None
+        return
 
     try:
         if args.command == "fetch":
