@@ -26,11 +26,29 @@ def _with_include_path(argv: list[str]) -> list[str]:
     return [*argv, "--include_path", str(TASKS_DIR)]
 
 
+def _output_path(argv: list[str]) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg in ("--output_path", "-o") and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--output_path="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 def eval_main(argv: list[str] | None = None) -> None:
-    """`ecomgpt-eval ...` == `lm_eval ... --include_path <ecom_tasks>`."""
+    """`ecomgpt-eval ...` == `lm_eval ... --include_path <ecom_tasks>`, with the `ecomgpt-openai` model registered
+    (its usage file goes beside the results in --output_path)."""
+    import os
+
     from lm_eval.__main__ import cli_evaluate
 
+    import ecomgpt.openai_model  # noqa: F401 - registers ecomgpt-openai
+    from ecomgpt.openai_model import USAGE_DIR_VAR
+
     argv = sys.argv[1:] if argv is None else argv
+    output_path = _output_path(list(argv))
+    if output_path:
+        os.environ[USAGE_DIR_VAR] = output_path
     sys.argv = ["ecomgpt-eval", *_with_include_path(list(argv))]
     cli_evaluate()
 

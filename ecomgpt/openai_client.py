@@ -1,0 +1,262 @@
+"""A dependable OpenAI chat client for paid, resumable runs: shared by the `ecomgpt-openai` lm-eval model and
+`ecomgpt-data pseudo-label`.
+
+- Retries: the official `openai` client's own (429, 5xx, timeouts and dropped connections, exponential
+  back-off, honouring Retry-After / retry-after-ms), `max_retries` times per request.
+- A persistent answer cache (SQLite, one committed row per finished answer) keyed by a hash of (base URL,
+  model, messages, parameters): a run killed at any point and started again repeats no finished call, and a
+  rerun costs nothing. The API key is never part of a key, a row, a log line or a usage file.
+- Client-side limits on requests and tokens per minute, shared by `num_concurrent` worker threads.
+- Usage accounting per task label: prompt / completion tokens billed in this run and served from the cache,
+  with an estimated cost from a price table the user can override.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+# US$ per 1M tokens (prompt, completion) from OpenAI's public price list, November 2026; override with a JSON
+# file {"model": [prompt, completion], ...} through `price_table`.
+DEFAULT_PRICES = {
+    "gpt-3.5-turbo": (0.50, 1.50),
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1": (2.00, 8.00),
+}
+API_KEY_VAR = "OPENAI_API_KEY"
+
+
+def cache_root() -> Path:
+    from ecom_tasks.data import cache_root as ecomgpt_cache
+
+    return ecomgpt_cache() / "openai"
+
+
+def request_key(base_url: str, model: str, messages: list[dict], params: dict) -> str:
+    canonical = json.dumps({"base_url": base_url, "model": model, "messages": messages, "params": params},
+                           sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class AnswerCache:
+    """SQLite rows (key -> answer, usage). Each answer is committed as soon as it arrives."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, model TEXT, request TEXT, "
+                         "answer TEXT, prompt_tokens INTEGER, completion_tokens INTEGER)")
+
+    def get(self, key: str) -> tuple[str, int, int] | None:
+        with self._lock:
+            row = self._db.execute("SELECT answer, prompt_tokens, completion_tokens FROM answers WHERE key = ?",
+                                   (key,)).fetchone()
+        return tuple(row) if row else None
+
+    def put(self, key: str, model: str, request: dict, answer: str, prompt_tokens: int, completion_tokens: int):
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?)",
+                             (key, model, json.dumps(request, ensure_ascii=False), answer, prompt_tokens,
+                              completion_tokens))
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+
+    def close(self):
+        with self._lock:
+            self._db.close()
+
+
+class RateLimiter:
+    """Requests and tokens per minute over a sliding 60-second window, for all threads. Hand-written: the
+    `openai` client only reacts to 429s after the fact, and no dependency here limits ahead of time."""
+
+    def __init__(self, requests_per_minute: float | None, tokens_per_minute: float | None,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+        self.rpm, self.tpm = requests_per_minute, tokens_per_minute
+        self.clock, self.sleep = clock, sleep
+        self._events: list[tuple[float, int]] = []
+        self._lock = threading.Lock()
+
+    def acquire(self, tokens: int) -> None:
+        if not self.rpm and not self.tpm:
+            return
+        while True:
+            with self._lock:
+                now = self.clock()
+                self._events = [(t, n) for t, n in self._events if now - t < 60.0]
+                used = sum(n for _, n in self._events)
+                fits_requests = not self.rpm or len(self._events) < self.rpm
+                fits_tokens = not self.tpm or used + tokens <= self.tpm or not self._events
+                if fits_requests and fits_tokens:
+                    self._events.append((now, tokens))
+                    return
+                wait = 60.0 - (now - self._events[0][0]) + 0.01
+            self.sleep(wait)
+
+
+def estimate_tokens(messages: list[dict], max_tokens: int) -> int:
+    """A conservative count for the tokens-per-minute limit: one token per character (CJK text is about one
+    per character; English is fewer) plus the completion allowance."""
+    return sum(len(m["content"]) for m in messages) + max_tokens
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    calls: int = 0
+    cached_prompt_tokens: int = 0
+    cached_completion_tokens: int = 0
+    cached: int = 0
+
+
+@dataclass
+class ChatRequest:
+    messages: list[dict]
+    max_tokens: int
+    stop: list[str] = field(default_factory=list)
+    label: str = ""  # the task it belongs to, for usage accounting
+
+
+class RequestsFailed(RuntimeError):
+    pass
+
+
+class ChatRunner:
+    def __init__(self, model: str, base_url: str | None = None, num_concurrent: int = 4,
+                 requests_per_minute: float | None = None, tokens_per_minute: float | None = None,
+                 max_retries: int = 6, timeout: float = 60.0, cache_dir: str | Path | None = None,
+                 price_table: str | Path | None = None, temperature: float = 0.0):
+        import openai
+
+        api_key = os.environ.get(API_KEY_VAR)
+        if not api_key:
+            if base_url is None:
+                raise ValueError(f"set {API_KEY_VAR} (the only place the key is read from) to call OpenAI")
+            api_key = "no-key"  # OpenAI-compatible servers such as vLLM accept any key
+        self.model, self.base_url = model, base_url or "https://api.openai.com/v1"
+        self.client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=int(max_retries),
+                                    timeout=float(timeout))
+        self.num_concurrent, self.temperature = max(1, int(num_concurrent)), float(temperature)
+        self.limiter = RateLimiter(requests_per_minute, tokens_per_minute)
+        self.cache = AnswerCache(Path(cache_dir or cache_root()) / "answers.sqlite")
+        self.prices = dict(DEFAULT_PRICES)
+        if price_table:
+            self.prices.update({k: tuple(v) for k, v in json.loads(Path(price_table).read_text("utf-8")).items()})
+        self.usage: dict[str, Usage] = defaultdict(Usage)
+        self._usage_lock = threading.Lock()
+
+    def params(self, request: ChatRequest) -> dict:
+        return {"temperature": self.temperature, "max_tokens": request.max_tokens, "stop": request.stop[:4] or None}
+
+    def key(self, request: ChatRequest) -> str:
+        return request_key(self.base_url, self.model, request.messages, self.params(request))
+
+    def _call(self, request: ChatRequest, key: str) -> str:
+        params = self.params(request)
+        self.limiter.acquire(estimate_tokens(request.messages, request.max_tokens))
+        response = self.client.chat.completions.create(model=self.model, messages=request.messages, **params)
+        answer = response.choices[0].message.content or ""
+        usage = response.usage
+        prompt_tokens = usage.prompt_tokens if usage else 0
+        completion_tokens = usage.completion_tokens if usage else 0
+        self.cache.put(key, self.model, {"messages": request.messages, **params}, answer, prompt_tokens,
+                       completion_tokens)
+        with self._usage_lock:
+            u = self.usage[request.label]
+            u.prompt_tokens += prompt_tokens
+            u.completion_tokens += completion_tokens
+            u.calls += 1
+        return answer
+
+    def run(self, requests: Sequence[ChatRequest], desc: str = "requests") -> list[str]:
+        """Answers in order; cached ones are not requested again, identical requests are sent once. When some
+        still fail after their retries, the others are kept (cached) and RequestsFailed says so."""
+        keys = [self.key(r) for r in requests]
+        answers: dict[str, str] = {}
+        todo: dict[str, ChatRequest] = {}
+        for key, request in zip(keys, requests, strict=True):
+            hit = self.cache.get(key)
+            if hit is not None:
+                answers[key] = hit[0]
+                with self._usage_lock:
+                    u = self.usage[request.label]
+                    u.cached += 1
+                    u.cached_prompt_tokens += hit[1]
+                    u.cached_completion_tokens += hit[2]
+            elif key not in answers:
+                todo.setdefault(key, request)
+        failures: list[str] = []
+        if todo:
+            with ThreadPoolExecutor(self.num_concurrent) as pool, \
+                    tqdm(total=len(todo), desc=f"{self.model} {desc}", unit="call") as bar:
+                futures = {pool.submit(self._call, request, key): key for key, request in todo.items()}
+                for future in as_completed(futures):
+                    try:
+                        answers[futures[future]] = future.result()
+                    except Exception as error:  # noqa: BLE001 - every failure is reported below, none is lost
+                        failures.append(f"{type(error).__name__}: {error}")
+                    bar.update(1)
+        if failures:
+            raise RequestsFailed(
+                f"{len(failures)} of {len(todo)} requests to {self.model} failed after {self.client.max_retries} "
+                f"retries (first: {failures[0]}). The {len(todo) - len(failures)} finished answers are cached in "
+                f"{self.cache.path}; run the same command again to resume without paying for them twice.")
+        return [answers[key] for key in keys]
+
+    def dry_run(self, requests: Sequence[ChatRequest]) -> dict:
+        """Calls and an upper-bound cost estimate for what `run` would send (cache hits cost nothing)."""
+        keys = {self.key(r): r for r in requests}
+        missing = [r for k, r in keys.items() if self.cache.get(k) is None]
+        prompt = sum(estimate_tokens(r.messages, 0) for r in missing)
+        completion = sum(r.max_tokens for r in missing)
+        return {"requests": len(requests), "distinct": len(keys), "calls": len(missing),
+                "prompt_tokens_estimate": prompt, "completion_tokens_max": completion,
+                "cost_usd_estimate": self.cost(prompt, completion)}
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
+        prices = self.prices.get(self.model)
+        if prices is None:
+            return None
+        return (prompt_tokens * prices[0] + completion_tokens * prices[1]) / 1e6
+
+    def usage_report(self) -> dict:
+        tasks = {}
+        for label, u in sorted(self.usage.items()):
+            tasks[label or "-"] = {**u.__dict__, "cost_usd": self.cost(u.prompt_tokens, u.completion_tokens)}
+        billed_prompt = sum(u.prompt_tokens for u in self.usage.values())
+        billed_completion = sum(u.completion_tokens for u in self.usage.values())
+        return {"model": self.model, "base_url": self.base_url, "prices_usd_per_1m_tokens": self.prices.get(self.model),
+                "calls": sum(u.calls for u in self.usage.values()),
+                "cached": sum(u.cached for u in self.usage.values()),
+                "prompt_tokens": billed_prompt, "completion_tokens": billed_completion,
+                "cost_usd": self.cost(billed_prompt, billed_completion), "tasks": tasks,
+                "note": "tokens and cost are what this run was billed; cached_* were served from the cache for free"}
+
+    def write_usage(self, path: Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(self.usage_report(), out, indent=2)
+        os.replace(temporary, path)
+        return path
