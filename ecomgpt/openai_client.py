@@ -145,12 +145,12 @@ class ChatRunner:
     def __init__(self, model: str, base_url: str | None = None, num_concurrent: int = 4,
                  requests_per_minute: float | None = None, tokens_per_minute: float | None = None,
                  max_retries: int = 6, timeout: float = 60.0, cache_dir: str | Path | None = None,
-                 price_table: str | Path | None = None, temperature: float = 0.0):
+                 price_table: str | Path | None = None, temperature: float = 0.0, dry_run: bool = False):
         import openai
 
         api_key = os.environ.get(API_KEY_VAR)
         if not api_key:
-            if base_url is None:
+            if base_url is None and not dry_run:
                 raise ValueError(f"set {API_KEY_VAR} (the only place the key is read from) to call OpenAI")
             api_key = "no-key"  # OpenAI-compatible servers such as vLLM accept any key
         self.model, self.base_url = model, base_url or "https://api.openai.com/v1"

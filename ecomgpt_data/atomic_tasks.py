@@ -19,7 +19,7 @@ from ecomgpt_data.records import Record
 
 PARADIGMS = ("CLS", "EXT", "GEN", "NER")
 COT_KINDS = ("original", "golden_cot", "pseudo_cot")
-STRATEGIES = ("original", "simplification", "reversal", "recombination")
+STRATEGIES = ("original", "simplification", "reversal", "recombination", "pseudo_label")
 
 
 @dataclass(frozen=True)
@@ -352,4 +352,14 @@ def response_matching(labels: tuple[str, str] = ("match", "not match")) -> Build
         else:
             reply, label = record.target, labels[0]
         return [Example(record.id, f"Dialogue: {_dialogue(record)}\nResponse: {reply}", label, labels)]
+    return build
+
+
+# --- pseudo-labelled (the output was written by a model for the record's text) ------------------------------
+
+def text_to_target() -> Builder:
+    def build(record: Record, ctx: BuildContext) -> list[Example]:
+        if not record.text or not record.target:
+            return []
+        return [Example(record.id, record.text, record.target)]
     return build

@@ -1,4 +1,4 @@
-"""`ecomgpt-data build` and `ecomgpt-data stats`."""
+"""`ecomgpt-data build`, `ecomgpt-data stats` and `ecomgpt-data pseudo-label`."""
 
 from __future__ import annotations
 
@@ -48,11 +48,50 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quality-threshold", dest="quality_threshold", type=float)
     b.add_argument("--unsafe-no-guard", dest="unsafe_no_guard", action="store_true",
                    help="build without the held-out guard (never for real training data)")
+    b.add_argument("--pseudo", action="append", default=[], help="a pseudo-label output folder to merge (repeatable)")
     b.add_argument("--no-progress", action="store_true")
+
+    p = commands.add_parser("pseudo-label", help="pseudo-labelled atomic tasks from input-only records, by an "
+                                                 "OpenAI(-compatible) model; needs OPENAI_API_KEY for OpenAI")
+    p.add_argument("--out", required=True, type=Path, help="output folder (merge it with build --pseudo)")
+    p.add_argument("--model", required=True, help="e.g. gpt-3.5-turbo")
+    p.add_argument("--raw-dir", dest="raw_dir", help="raw data folder (default: $ECOMGPT_RAW_DIR)")
+    p.add_argument("--base-url", dest="base_url", help="an OpenAI-compatible server (default: OpenAI)")
+    p.add_argument("--task", dest="tasks", action="append", default=[], help="only these pseudo tasks (repeatable)")
+    p.add_argument("--per-task", dest="per_task", type=int, default=100, help="records labelled per task")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--dry-run", dest="dry_run", action="store_true", help="print the calls and cost, spend nothing")
+    p.add_argument("--num-concurrent", dest="num_concurrent", type=int, default=4)
+    p.add_argument("--requests-per-minute", dest="requests_per_minute", type=float)
+    p.add_argument("--tokens-per-minute", dest="tokens_per_minute", type=float)
+    p.add_argument("--max-retries", dest="max_retries", type=int, default=6)
+    p.add_argument("--timeout", type=float, default=60.0)
+    p.add_argument("--cache-dir", dest="cache_dir", help="answer cache (default: the per-user ecomgpt cache)")
+    p.add_argument("--price-table", dest="price_table", help="JSON {model: [prompt, completion]} US$ per 1M tokens")
 
     s = commands.add_parser("stats", help="print a task / paradigm / language table of a built mixture")
     s.add_argument("mixture", type=Path, help="a folder written by build (or its mixture.jsonl)")
     return parser
+
+
+def run_pseudo_label(args: argparse.Namespace) -> int:
+    from ecomgpt_data.pseudo import pseudo_label
+
+    options = {k: v for k, v in vars(args).items() if k != "command"}
+    result = pseudo_label(**options)
+    if args.dry_run:
+        cost = result["cost_usd_estimate"]
+        print(f"dry run: {result['calls']} calls to {result['model']} ({result['distinct']} distinct requests, "
+              f"the rest cached), about {result['prompt_tokens_estimate']:,} prompt tokens and at most "
+              f"{result['completion_tokens_max']:,} completion tokens; estimated cost "
+              + (f"US$ {cost:.4f}" if cost is not None else "unknown (no price for this model; see --price-table)"))
+        print("  per task: " + ", ".join(f"{k} {v}" for k, v in result["per_task"].items()))
+        return 0
+    usage = result["usage"]
+    print(f"wrote {args.out}: " + ", ".join(f"{k} {v['instances']}" for k, v in result["tasks"].items()))
+    print(f"  {usage['calls']} calls, {usage['cached']} from the cache, cost "
+          + (f"US$ {usage['cost_usd']:.4f}" if usage["cost_usd"] is not None else "unknown"))
+    return 0
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -103,9 +142,13 @@ def run_stats(path: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from ecomgpt.openai_client import RequestsFailed
+
+    commands = {"build": run_build, "stats": lambda a: run_stats(a.mixture), "pseudo-label": run_pseudo_label}
     try:
-        return run_build(args) if args.command == "build" else run_stats(args.mixture)
-    except (BuildError, ConfigError, RawDataError, HeldOutSourceError, JsonlSourceError, OSError) as error:
+        return commands[args.command](args)
+    except (BuildError, ConfigError, RawDataError, HeldOutSourceError, JsonlSourceError, OSError, RequestsFailed,
+            ValueError) as error:
         print(f"ecomgpt-data: error: {error}", file=sys.stderr)
         return 2
 

@@ -41,6 +41,7 @@ class MixtureConfig:
     quality_threshold: float = 0.5
     unsafe_no_guard: bool = False
     jsonl_sources: list[dict] = field(default_factory=list)
+    pseudo: list[str] = field(default_factory=list)  # folders written by `ecomgpt-data pseudo-label`
     source_modules: list[str] = field(default_factory=list)
 
     def validate(self) -> MixtureConfig:

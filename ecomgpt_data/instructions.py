@@ -150,6 +150,29 @@ PROMPTS: dict[str, dict[str, list[str]]] = {
     },
 }
 
+PROMPTS.update({
+    "query_rewriting": {
+        "en": ["Rewrite the search query so that it states the shopper's need clearly.", "Give a clearer version of this query.",
+               "Reformulate the e-commerce query, keeping its intent."],
+        "zh": ["改写这个搜索查询，让购物需求表达得更清楚。", "给出这个查询更清晰的说法。", "在保持意图的前提下改写这个电商查询。"],
+    },
+    "query_segmentation": {
+        "en": ["Split the search query into its meaningful segments.", "Segment the query into product, attributes and modifiers.",
+               "Which parts make up this query? Separate them."],
+        "zh": ["把搜索查询切分成有意义的片段。", "将查询切分为商品、属性和修饰词。", "这个查询由哪些部分组成？请分开。"],
+    },
+    "review_summary": {
+        "en": ["Summarise the review in one short sentence.", "What does this review say, in brief?",
+               "Write a one-line summary of the customer review."],
+        "zh": ["用一句简短的话总结这条评论。", "这条评论说了什么？请简要概括。", "为这条顾客评论写一句话摘要。"],
+    },
+    "selling_points": {
+        "en": ["List selling points of the product with this title.", "What would make a shopper buy this product?",
+               "Write short selling points for this product."],
+        "zh": ["列出该标题商品的卖点。", "什么会让顾客购买这件商品？", "为这件商品写几条简短卖点。"],
+    },
+})
+
 NARROW_PROMPTS = {
     "CLS": {"en": "Classify the input.", "zh": "对输入进行分类。"},
     "EXT": {"en": "Extract the answer from the input.", "zh": "从输入中抽取答案。"},
@@ -175,6 +198,7 @@ FAMILY_CONSTRAINT = {
     "candidate_select": "copy_one", "response_selection": "copy_one",
     "question_generation": "text", "generate_from_labels": "text", "title_generation": "text",
     "copy_from_attributes": "text", "response_generation": "text",
+    "query_rewriting": "text", "query_segmentation": "text", "review_summary": "text", "selling_points": "text",
 }
 
 

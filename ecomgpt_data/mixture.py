@@ -70,11 +70,19 @@ def resolve_sources(config: MixtureConfig, config_dir: Path | None = None) -> di
         if source.name in registry:
             raise BuildError(f"jsonl source {source.name!r} has the name of a registered source")
         registry[source.name] = source
+    from ecomgpt_data.pseudo import pseudo_sources
+
+    for folder in config.pseudo:
+        for source in pseudo_sources(Path(folder) if config_dir is None else config_dir / folder):
+            registry[source.name] = source
     for name in [*config.sources, *config.drop_sources]:
         if name not in registry:
             raise BuildError(f"unknown source {name!r}; known: {', '.join(sorted(registry))}")
-    names = config.sources or sorted(registry)
-    return {name: registry[name] for name in names if name not in config.drop_sources}
+    # A source derived from a named one (its pseudo-labelled tasks) goes with it.
+    wanted = set(config.sources or registry)
+    wanted |= {n for n, s in registry.items() if set(s.derived_from) & set(config.sources)}
+    dropped = set(config.drop_sources) | {n for n, s in registry.items() if set(s.derived_from) & set(config.drop_sources)}
+    return {name: registry[name] for name in sorted(wanted - dropped)}
 
 
 def resolve_eval_dir(config: MixtureConfig) -> Path:

@@ -144,3 +144,64 @@ def test_without_a_key_openai_itself_is_refused(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(ValueError, match="set OPENAI_API_KEY"):
         ChatRunner("gpt-4o-mini")
+
+
+def pseudo_command(server: FakeOpenAI, raw: Path, cache: Path, out: Path, *extra: str) -> list[str]:
+    return [str(Path(sys.executable).parent / "ecomgpt-data"), "pseudo-label", "--raw-dir", str(raw), "--out", str(out),
+            "--model", "fake-gpt", "--base-url", server.base_url, "--cache-dir", str(cache), "--per-task", "3",
+            "--timeout", "2", "--num-concurrent", "4", *extra]
+
+
+def test_pseudo_labeller_faults_resume_and_merge_into_a_mixture(env, raw_fixture_dir, tmp_path):
+    from ecomgpt_data.config import MixtureConfig
+    from ecomgpt_data.mixture import build
+
+    def answer(messages):
+        return "label for " + messages[-1]["content"].rsplit("\n", 1)[-1][:20]
+
+    cache, out = tmp_path / "cache", tmp_path / "pseudo"
+    with FakeOpenAI(faults=("500", None), answer=answer) as server:
+        dry = subprocess.run(pseudo_command(server, raw_fixture_dir, cache, out, "--dry-run"), env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert dry.returncode == 0, dry.stderr
+        assert "dry run: 12 calls to fake-gpt" in dry.stdout and server.attempts == {} and not out.exists()
+
+        failing = subprocess.run(pseudo_command(server, raw_fixture_dir, cache, out, "--max-retries", "0"), env=env,
+                                 capture_output=True, text=True, timeout=300)
+        assert failing.returncode == 2 and "run the same command again to resume" in failing.stderr
+        assert not out.exists()
+        answered_before = sum(server.successes.values())
+        assert 0 < answered_before < 12
+
+        done = subprocess.run(pseudo_command(server, raw_fixture_dir, cache, out), env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert len(server.successes) == 12 and set(server.successes.values()) == {1}
+        again = subprocess.run(pseudo_command(server, raw_fixture_dir, cache, out), env=env,
+                               capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0 and set(server.successes.values()) == {1}
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {k: v["instances"] for k, v in manifest["tasks"].items()} == {
+        "wands.query_rewriting": 3, "wands.query_segmentation": 3, "online_shopping.review_summary": 3,
+        "product_matching.selling_points": 3}
+    first = json.loads((out / "wands.query_rewriting.jsonl").read_text().splitlines()[0])
+    assert first["model"] == "fake-gpt" and first["prompt"].startswith("Rewrite the following e-commerce search query")
+    assert first["output"] == answer([{"content": first["prompt"]}]) and first["prompt"].endswith(first["sentences"])
+
+    config = MixtureConfig(raw_dir=str(raw_fixture_dir), pseudo=[str(out)], sources=["wands_queries"]).validate()
+    build(config, tmp_path / "mix", progress=False)
+    rows = [json.loads(line) for line in (tmp_path / "mix" / "mixture.jsonl").read_text().splitlines()]
+    pseudo = [r for r in rows if r["cot"] == "pseudo_cot"]
+    assert {r["task"] for r in pseudo} == {"wands.query_rewriting", "wands.query_segmentation"}
+    assert all(r["response"].startswith("label for ") and r["paradigm"] == "GEN" for r in pseudo)
+    ablated = MixtureConfig(raw_dir=str(raw_fixture_dir), pseudo=[str(out)], sources=["wands_queries"],
+                            no_pseudo_cot=True).validate()
+    build(ablated, tmp_path / "mix2", progress=False)
+    rows2 = [json.loads(line) for line in (tmp_path / "mix2" / "mixture.jsonl").read_text().splitlines()]
+    assert {r["id"] for r in rows2} == {r["id"] for r in rows if r["cot"] != "pseudo_cot"}
+    dropped = MixtureConfig(raw_dir=str(raw_fixture_dir), pseudo=[str(out)], drop_sources=["wands_queries"]).validate()
+    build(dropped, tmp_path / "mix3", progress=False)
+    tasks3 = {json.loads(line)["task"] for line in (tmp_path / "mix3" / "mixture.jsonl").read_text().splitlines()}
+    assert "online_shopping.review_summary" in tasks3 and not any(t.startswith("wands.") for t in tasks3)
+    assert files_containing(tmp_path, SECRET) == []
