@@ -71,8 +71,6 @@ def measure(shape: str, batch: int, seq: int, steps: int, warmup: int, checkpoin
     result = {"shape": shape, "parameters": parameters, "tokens_per_second": tokens_per_second,
               "peak_memory_gb": torch.cuda.max_memory_allocated() / 1e9,
               "model_tflops": tokens_per_second * flops_per_token / 1e12}
-    del model, optimizer
-    torch.cuda.empty_cache()
     return result
 
 
@@ -94,6 +92,7 @@ def main() -> None:
           f"checkpointing {'on' if args.checkpointing else 'off'}, peak {peak:.0f} TFLOPS")
     for shape in args.shapes:
         r = measure(shape, args.batch, args.seq, args.steps, args.warmup, args.checkpointing)
+        torch.cuda.empty_cache()  # the model and optimizer of `measure` are gone by now
         print(f"  {shape:>5}: {r['parameters'] / 1e9:.2f} B params  {r['tokens_per_second']:10,.0f} tokens/s  "
               f"peak memory {r['peak_memory_gb']:6.1f} GB  MFU {r['model_tflops'] / peak:.1%}")
 

@@ -16,6 +16,7 @@ import os
 import re
 from pathlib import Path
 
+import lm_eval.models  # noqa: F401 - lm-eval loads its built-in models only while its registry is empty
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 

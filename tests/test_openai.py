@@ -205,3 +205,13 @@ def test_pseudo_labeller_faults_resume_and_merge_into_a_mixture(env, raw_fixture
     tasks3 = {json.loads(line)["task"] for line in (tmp_path / "mix3" / "mixture.jsonl").read_text().splitlines()}
     assert "online_shopping.review_summary" in tasks3 and not any(t.startswith("wands.") for t in tasks3)
     assert files_containing(tmp_path, SECRET) == []
+
+
+def test_registering_keeps_lm_evals_own_models():
+    from lm_eval.api.registry import get_model
+
+    import ecomgpt.openai_model  # noqa: F401
+
+    assert get_model("ecomgpt-openai").__name__ == "EcomOpenAI"
+    assert get_model("hf").__name__ == "HFLM"
+    assert get_model("local-chat-completions").__name__ == "LocalChatCompletion"

@@ -8,8 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from ecomgpt.results import (OFFICIAL, PAPER_CSV, TASKS, ResultsError, bar_chart, main, make_results, read_run,
-                             scaling_charts)
+from ecomgpt.results import (
+    OFFICIAL,
+    PAPER_CSV,
+    TASKS,
+    ResultsError,
+    bar_chart,
+    main,
+    make_results,
+    read_run,
+    scaling_charts,
+)
 
 CLS_NER = {"micro_f1", "macro_f1", "rouge_l"}
 
