@@ -14,6 +14,7 @@ multi-process CPU runs, an optional LoRA with a merged export, and a summary of 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -73,7 +74,8 @@ class ScriptArguments:
     lora_dropout: float = 0.05
     lora_target_modules: str = field(default="query_key_value", metadata={"help": "comma-separated module names"})
     record_batches: bool = field(default=False, metadata={
-        "help": "write the ids of every training batch, per rank, to OUTPUT_DIR/batches_rank<R>.jsonl"})
+        "help": "write the ids of every training batch to OUTPUT_DIR/batches_rank<R>.jsonl and each rank's final "
+                "weight digest to OUTPUT_DIR/rank<R>_final.json (to check that ranks train together)"})
 
 
 def load_mixture(path: str):
@@ -170,9 +172,11 @@ def runtime_defaults(recipe: Recipe | None) -> dict:
     if has_gpu and torch.cuda.is_bf16_supported():
         defaults["bf16"] = True
     if not has_gpu and world_size() > 1:
-        # Without this, processes started by `accelerate launch` on a CPU-only machine each train alone
-        # as world size 1 (transformers asks for no process group on CPU).
+        # Without both, processes started by `accelerate launch` on a CPU-only machine do not train together:
+        # transformers builds accelerate's state as multi-CPU (gloo, DDP-wrapped model) only with use_cpu set;
+        # otherwise each process updates its own copy of the model.
         defaults["ddp_backend"] = "gloo"
+        defaults["use_cpu"] = True
     fields = {f.name for f in dataclasses.fields(TrainingArguments)}
     if "train_sampling_strategy" in fields:
         defaults["train_sampling_strategy"] = "group_by_length"
@@ -246,6 +250,14 @@ def train(script: ScriptArguments, args: TrainingArguments) -> Path:
     trainer = Trainer(model=model, args=args, train_dataset=train_set, processing_class=tokenizer,
                       data_collator=CompletionCollator(tokenizer, record_to))
     result = trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
+    if record_to is not None:
+        digest = hashlib.sha256()
+        for name, tensor in sorted(trainer.accelerator.unwrap_model(trainer.model).state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        (Path(args.output_dir) / f"rank{args.process_index}_final.json").write_text(json.dumps(
+            {"rank": args.process_index, "world_size": args.world_size, "weights_sha256": digest.hexdigest(),
+             "distributed_type": str(trainer.accelerator.distributed_type)}) + "\n", encoding="utf-8")
 
     out = Path(args.output_dir)
     tokenizer.padding_side = saved_padding_side

@@ -120,7 +120,8 @@ def test_fsdp_on_gpus_gradient_checkpointing_under_deepspeed(monkeypatch):
 
 def test_gloo_only_for_several_cpu_processes(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
-    assert runtime_defaults(bloomz_560m.RECIPE)["ddp_backend"] == "gloo"
+    defaults = runtime_defaults(bloomz_560m.RECIPE)
+    assert defaults["ddp_backend"] == "gloo" and defaults["use_cpu"] is True
     monkeypatch.setenv("WORLD_SIZE", "1")
     assert "ddp_backend" not in runtime_defaults(bloomz_560m.RECIPE)
 
@@ -128,7 +129,7 @@ def test_gloo_only_for_several_cpu_processes(monkeypatch):
 def test_two_processes_train_together(rows, model_dir, tmp_path):
     data = subset(rows, tmp_path / "sixteen.jsonl", 16)
     common = ["--model_name_or_path", str(model_dir), "--train_file", str(data), *SMALL, "--num_train_epochs", "1",
-              "--learning_rate", "1e-3", "--record_batches", "--seed", "3"]
+              "--learning_rate", "1e-3", "--record_batches", "--seed", "3", "--train_sampling_strategy", "sequential"]
     env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
     result = subprocess.run(
         [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
@@ -136,19 +137,29 @@ def test_two_processes_train_together(rows, model_dir, tmp_path):
          str(REPO / "recipes" / "bloomz_560m.py"), *common, "--output_dir", str(tmp_path / "two")],
         capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-4000:]
-    summary = json.loads((tmp_path / "two" / "training_summary.json").read_text())
+    two = tmp_path / "two"
+    summary = json.loads((two / "training_summary.json").read_text())
     assert summary["world_size"] == 2 and summary["global_step"] == 4  # 16 instances / (2 ranks x 2)
-    seen = [[i for line in (tmp_path / "two" / f"batches_rank{r}.jsonl").read_text().splitlines()
-             for i in json.loads(line)] for r in (0, 1)]
+    ranks = [json.loads((two / f"rank{r}_final.json").read_text()) for r in (0, 1)]
+    assert [r["distributed_type"] for r in ranks] == ["DistributedType.MULTI_CPU"] * 2
+    assert ranks[0]["weights_sha256"] == ranks[1]["weights_sha256"]  # gradients were synchronised
+    seen = [[i for line in (two / f"batches_rank{r}.jsonl").read_text().splitlines() for i in json.loads(line)]
+            for r in (0, 1)]
     assert len(seen[0]) == len(seen[1]) == 8
     assert not set(seen[0]) & set(seen[1])
     assert set(seen[0]) | set(seen[1]) == {r["id"] for r in rows[:16]}
 
+    # One process with the same per-device batch takes twice the steps and ends elsewhere; one process with
+    # twice the batch sees the same global batches and ends at the same weights.
     main(bloomz_560m.RECIPE, [*common, "--output_dir", str(tmp_path / "one")])
     one = json.loads((tmp_path / "one" / "training_summary.json").read_text())
     assert one["world_size"] == 1 and one["global_step"] == 8
-    two_weights, one_weights = weights(tmp_path / "two"), weights(tmp_path / "one")
-    assert any(not torch.equal(two_weights[k], one_weights[k]) for k in one_weights)
+    double = [*common, "--output_dir", str(tmp_path / "double")]
+    double[double.index("--per_device_train_batch_size") + 1] = "4"
+    main(bloomz_560m.RECIPE, double)
+    two_w, one_w, double_w = weights(two), weights(tmp_path / "one"), weights(tmp_path / "double")
+    assert any(not torch.allclose(two_w[k], one_w[k], atol=1e-4) for k in one_w)
+    assert all(torch.allclose(two_w[k], double_w[k], atol=1e-5) for k in double_w)
 
 
 def test_overfitting_a_handful_lowers_the_loss_and_the_checkpoint_runs_in_lm_eval(rows, model_dir, tmp_path):
