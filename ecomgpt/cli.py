@@ -47,8 +47,8 @@ def eval_main(argv: list[str] | None = None) -> None:
 
     argv = sys.argv[1:] if argv is None else argv
     output_path = _output_path(list(argv))
-    if output_path:
-        os.environ[USAGE_DIR_VAR] = output_path
+    if output_path:  # lm-eval takes a folder or a .json file name
+        os.environ[USAGE_DIR_VAR] = str(Path(output_path).parent if output_path.endswith(".json") else output_path)
     sys.argv = ["ecomgpt-eval", *_with_include_path(list(argv))]
     cli_evaluate()
 
