@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import sqlite3
-import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -27,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
+
+from ecomgpt.files import write_atomic
 
 # US$ per 1M tokens (prompt, completion) from OpenAI's public price list, November 2026; override with a JSON
 # file {"model": [prompt, completion], ...} through `price_table`.
@@ -253,10 +254,4 @@ class ChatRunner:
                 "note": "tokens and cost are what this run was billed; cached_* were served from the cache for free"}
 
     def write_usage(self, path: Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(self.usage_report(), out, indent=2)
-        os.replace(temporary, path)
-        return path
+        return write_atomic(path, json.dumps(self.usage_report(), indent=2) + "\n")

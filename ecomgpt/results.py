@@ -15,15 +15,14 @@ import argparse
 import csv
 import json
 import math
-import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ecom_tasks._generate_configs import TASK_NAMES
 from ecom_tasks.release import UNSEEN_TASKS, released_tasks
+from ecomgpt.files import write_atomic
 
 PAPER_CSV = Path(__file__).resolve().parents[1] / "results" / "paper_reported.csv"
 METRICS = ("micro_f1", "macro_f1", "rouge_l")
@@ -206,13 +205,6 @@ def latex(table: Table) -> str:
     scores = table.columns[table.text_columns:]
     return (frame.style.format("{:.2f}", subset=scores, na_rep="--").hide(axis="index")
             .to_latex(column_format="l" * table.text_columns + "r" * len(scores), hrules=True))
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "wb") as out:
-        out.write(data.encode("utf-8") if isinstance(data, str) else data)
-    os.replace(temporary, path)
 
 
 def write_tables(tables: list[Table], out: Path) -> None:
