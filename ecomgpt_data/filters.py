@@ -36,10 +36,6 @@ def clean(text: str) -> tuple[str, bool]:
     return BLANK_LINES.sub("\n\n", text).strip(), illegal
 
 
-def clean_text(text: str) -> str:
-    return clean(text)[0]
-
-
 clean_label = lru_cache(maxsize=1 << 14)(clean)  # candidate labels repeat across a task's instances
 
 
