@@ -24,6 +24,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ecom_tasks.data import EvalDataError, eval_dir
+from ecom_tasks.fetch import sha256_of
 from ecomgpt_data.atomic_tasks import BuildContext, Example, TaskSpec
 from ecomgpt_data.config import MixtureConfig
 from ecomgpt_data.filters import QualityFilter, RuleFilter, hf_quality_filter
@@ -97,14 +98,6 @@ def resolve_eval_dir(config: MixtureConfig) -> Path:
     except EvalDataError as error:
         raise BuildError(f"the held-out guard needs the evaluation sets. {error} --unsafe-no-guard builds "
                          "without the guard (never for real training data).") from None
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -253,7 +246,7 @@ class MixtureBuilder:
             missing = [str(p) for p in paths if not p.is_file()]
             if missing:
                 raise BuildError(f"source {name}: missing input file(s) {missing}")
-            hashes = {p: sha256_file(p) for p in paths}
+            hashes = {p: sha256_of(p) for p in paths}
             check_source_identity(name, source.derived_from, paths, hashes, self.eval_dir)
             file_hashes[name] = {(p.relative_to(root).as_posix() if source.folder else p.name): h
                                  for p, h in hashes.items()}
