@@ -10,7 +10,6 @@ config give a byte-identical `mixture.jsonl`.
 from __future__ import annotations
 
 import hashlib
-import heapq
 import json
 import os
 import random
@@ -31,6 +30,7 @@ from ecomgpt_data.filters import QualityFilter, RuleFilter, hf_quality_filter
 from ecomgpt_data.guard import HeldOutGuard, check_source_identity
 from ecomgpt_data.instructions import RESPONSE_SEPARATOR, make_instruction
 from ecomgpt_data.records import Malformed, RawDataError, Record, Skipped
+from ecomgpt_data.sampling import BoundedSample, seeded_int
 from ecomgpt_data.sources import Source, load_sources
 from ecomgpt_data.sources.jsonl import jsonl_source
 
@@ -42,11 +42,6 @@ MALFORMED_SHOWN = 20
 
 class BuildError(ValueError):
     pass
-
-
-def seeded_int(*parts: object) -> int:
-    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
 
 
 def task_order(tasks: Iterable[TaskSpec], seed: int) -> list[TaskSpec]:
@@ -103,9 +98,8 @@ def resolve_eval_dir(config: MixtureConfig) -> Path:
 @dataclass
 class TaskState:
     spec: TaskSpec
+    sample: BoundedSample  # the per_task instances with the smallest priority
     counts: Counter = field(default_factory=Counter)
-    heap: list = field(default_factory=list)  # (-priority, key, digest, example): the per_task smallest
-    held: set = field(default_factory=set)  # digests of the instances in the heap
 
 
 class MixtureBuilder:
@@ -145,7 +139,7 @@ class MixtureBuilder:
 
         The sampling priority is a seeded hash of the instance's content, so exact duplicates share it: a
         duplicate of a kept instance is found among the kept ones, and one of an instance that was not kept
-        cannot be kept either. Duplicate detection therefore needs only the bounded heap, not a set of every
+        cannot be kept either. Duplicate detection therefore needs only the bounded sample, not a set of every
         instance seen, and the result equals deduplicating everything first (first occurrence wins)."""
         counts = state.counts
         cleaned, reason, had_illegal = self.rules.apply(example)
@@ -156,12 +150,9 @@ class MixtureBuilder:
         content = "\x1f".join((cleaned.input, *cleaned.candidates, "\x1e", cleaned.output))
         digest = hashlib.blake2b(f"{self.config.seed}\x1d{state.spec.name}\x1d{content}".encode(), digest_size=8).digest()
         priority = int.from_bytes(digest, "big")
-        full = len(state.heap) >= self.config.per_task
-        if full and -state.heap[0][0] < priority:
-            counts["over_quota"] += 1
-            return
-        if digest in state.held:
-            counts["duplicates"] += 1
+        reason = state.sample.verdict(priority, digest)
+        if reason is not None:
+            counts[reason] += 1
             return
         if self.quality_filter is not None:
             # Judged only when the instance could be selected: the verdict is per instance, so the
@@ -171,14 +162,8 @@ class MixtureBuilder:
             if not self.quality_filter(row["prompt"], row["response"]):
                 counts["quality_dropped"] += 1
                 return
-        entry = (-priority, cleaned.key, digest, cleaned)
-        state.held.add(digest)
-        if full:
-            evicted = heapq.heapreplace(state.heap, entry)
-            state.held.discard(evicted[2])
+        if state.sample.add(priority, cleaned.key, digest, cleaned):  # another instance was pushed out
             counts["over_quota"] += 1
-        else:
-            heapq.heappush(state.heap, entry)
 
     # -- sources -------------------------------------------------------------------------------------------
 
@@ -253,7 +238,7 @@ class MixtureBuilder:
         if not config.unsafe_no_guard:
             self.guard = HeldOutGuard.from_eval_dir(self.eval_dir)
 
-        states = {t.name: TaskState(t) for t in self.tasks}
+        states = {t.name: TaskState(t, sample=BoundedSample(config.per_task)) for t in self.tasks}
         source_reports: dict[str, dict] = {}
         for name in sorted(roots):
             report = source_reports.setdefault(name, {"files": file_hashes[name]})
@@ -263,9 +248,9 @@ class MixtureBuilder:
         rows: list[dict] = []
         for task in self.tasks:
             state = states[task.name]
-            chosen = sorted(state.heap, key=lambda entry: (-entry[0], entry[1]))
+            chosen = state.sample.items()
             state.counts["selected"] = len(chosen)
-            rows.extend(self.render(task, entry[3]) for entry in chosen)
+            rows.extend(self.render(task, example) for example in chosen)
         return rows, self.manifest(states, source_reports)
 
     def manifest(self, states: dict[str, TaskState], source_reports: dict) -> dict:

@@ -13,7 +13,6 @@ Output folder: `<task>.jsonl` per task (`{"sentences", "output", "prompt", "mode
 
 from __future__ import annotations
 
-import heapq
 import json
 import os
 import shutil
@@ -22,8 +21,9 @@ from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
 from ecomgpt_data.atomic_tasks import TaskSpec
-from ecomgpt_data.mixture import RAW_DIR_VAR, BuildError, seeded_int
+from ecomgpt_data.mixture import RAW_DIR_VAR, BuildError
 from ecomgpt_data.records import Malformed, Record
+from ecomgpt_data.sampling import BoundedSample, seeded_int
 from ecomgpt_data.sources import Source, load_sources
 
 MAX_INPUT_CHARS = 500
@@ -59,9 +59,8 @@ PSEUDO_TASKS = (
 
 
 def pick_records(source: Source, root: Path, tasks: list[PseudoTask], per_task: int, seed: int) -> dict[str, list[Record]]:
-    """Per task, the `per_task` records with the smallest seeded priority (a bounded heap per task)."""
-    heaps: dict[str, list] = {t.name: [] for t in tasks}
-    held: dict[str, set[str]] = {t.name: set() for t in tasks}  # texts in each heap (one record per text)
+    """Per task, the `per_task` records with the smallest seeded priority, one per distinct text."""
+    samples = {t.name: BoundedSample(per_task) for t in tasks}
     for item in source.read(root):
         if isinstance(item, Malformed):
             raise BuildError(f"{root / item.origin}: {item.reason}")
@@ -69,17 +68,9 @@ def pick_records(source: Source, root: Path, tasks: list[PseudoTask], per_task: 
             continue
         for task in tasks:
             priority = seeded_int(seed, "pseudo", task.name, item.text)
-            heap, texts = heaps[task.name], held[task.name]
-            if item.text in texts:
-                continue
-            entry = (-priority, item.id, item)
-            if len(heap) < per_task:
-                heapq.heappush(heap, entry)
-                texts.add(item.text)
-            elif -heap[0][0] > priority:
-                texts.discard(heapq.heapreplace(heap, entry)[2].text)
-                texts.add(item.text)
-    return {name: [e[2] for e in sorted(heap, key=lambda e: (-e[0], e[1]))] for name, heap in heaps.items()}
+            if samples[task.name].verdict(priority, item.text) is None:
+                samples[task.name].add(priority, item.id, item.text, item)
+    return {name: sample.items() for name, sample in samples.items()}
 
 
 def pseudo_label(out: Path, model: str, raw_dir: str | None = None, tasks: list[str] | None = None,
