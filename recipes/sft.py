@@ -213,7 +213,9 @@ def parse(recipe: Recipe | None, argv: list[str] | None = None) -> tuple[ScriptA
     return script, args
 
 
-def train(script: ScriptArguments, args: TrainingArguments) -> Path:
+def build_trainer(script: ScriptArguments, args: TrainingArguments, callbacks: list | None = None):
+    """(the `Trainer` over the tokenised mixture, the tokenizer, counts of dropped / truncated instances, the
+    tokenizer's own padding side). `callbacks` are `TrainerCallback`s (benchmarks observe training through them)."""
     apply_sharding(args, script)
     tokenizer = AutoTokenizer.from_pretrained(script.model_name_or_path)
     if tokenizer.pad_token_id is None:
@@ -248,9 +250,15 @@ def train(script: ScriptArguments, args: TrainingArguments) -> Path:
         Path(args.output_dir).mkdir(parents=True, exist_ok=True)
         record_to = Path(args.output_dir) / f"batches_rank{args.process_index}.jsonl"
     trainer = Trainer(model=model, args=args, train_dataset=train_set, processing_class=tokenizer,
-                      data_collator=CompletionCollator(tokenizer, record_to))
+                      data_collator=CompletionCollator(tokenizer, record_to), callbacks=callbacks)
+    return trainer, tokenizer, counts, saved_padding_side
+
+
+def train(script: ScriptArguments, args: TrainingArguments, callbacks: list | None = None) -> Path:
+    trainer, tokenizer, counts, saved_padding_side = build_trainer(script, args, callbacks)
+    train_set = trainer.train_dataset
     result = trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
-    if record_to is not None:
+    if script.record_batches:
         digest = hashlib.sha256()
         for name, tensor in sorted(trainer.accelerator.unwrap_model(trainer.model).state_dict().items()):
             digest.update(name.encode())

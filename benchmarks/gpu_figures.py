@@ -1,0 +1,362 @@
+"""The GPU figures: training throughput, memory and MFU of `recipes/sft.py` for the BLOOMZ 560m / 1b7 shapes, and
+generation speed of the suite through lm-eval's `hf` backend. One script, one JSON of figures, so that a single
+visit to a GPU machine measures everything.
+
+    python benchmarks/gpu_figures.py --data DIR --out figures.json [--shapes 560m 1b7] [--gen-limit 100]
+    python benchmarks/gpu_figures.py --prepare DIR --mixture MIXTURE_FOLDER   # on any machine, beforehand
+
+`--prepare` writes what the GPU machine cannot make without the hub or the raw data: a sample of a real mixture
+(`mixture.jsonl`, so the batches have the real length distribution), a byte-level BPE tokenizer trained on that
+mixture (32k entries; BLOOM's own needs the hub), and a copy of the evaluation sets (`eval/`, from
+`ECOMGPT_EVAL_DIR`).
+
+Models have random weights with the real shapes (`BloomConfig` with the bigscience/bloomz-* dimensions and the real
+250,880-entry vocabulary); throughput and memory depend on shapes, not on weights. The tokenizer only uses the
+first 32k ids; the random model still computes all 250,880 logits.
+
+Training runs `recipes.sft.build_trainer` with the recipe's own settings (bloomz_560m / bloomz_1b7: per-device
+batch 4, accumulation 8, bf16 autocast over fp32 weights, response-only loss, length-grouped sampling, max length
+1024) and measures, after `--warmup` optimizer steps, non-pad tokens per second (`Trainer`'s own
+`num_input_tokens_seen` count), peak allocated memory, MFU = 6 * N * tokens/s over the card's dense bf16 peak, and
+the useful-token fraction of the batches. Variants: gradient checkpointing, `torch.compile`, and larger per-device
+batches at the same global batch. A probe then finds the largest per-device batch whose worst case (every
+sequence 1024 tokens) still fits.
+
+Generation: the `ecom_unseen` tasks, `--gen-limit` records each, `max_gen_toks` from the task YAMLs, lm-eval `hf`
+with `batch_size=auto`; prompts/s and generated tokens/s (counted from the output tensors). A random model never
+emits end-of-sequence, so every answer runs to `max_gen_toks`: the worst case.
+
+`--tiny` shrinks every shape for a CPU dry run of the whole script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+SHAPES = {  # hidden, layers, heads (bigscience/bloomz-* configs)
+    "560m": (1024, 24, 16),
+    "1b7": (2048, 24, 16),
+    "3b": (2560, 30, 32),
+    "7b1": (4096, 30, 32),
+}
+TINY_SHAPE = (64, 2, 2)
+VOCAB = 250880
+# Dense bf16 peak of the SXM cards (NVIDIA's data sheets, without sparsity).
+PEAK_TFLOPS = {"H100": 989.4, "H200": 989.4, "A100": 312.0}
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def peak_tflops(name: str) -> float | None:
+    return next((value for key, value in PEAK_TFLOPS.items() if key in name), None)
+
+
+def prepare(out: Path, mixture: Path, instances: int, seed: int) -> None:
+    import random
+    import shutil
+
+    from ecomgpt.tiny_bloom import train_tokenizer
+
+    rows = [json.loads(line) for line in (mixture / "mixture.jsonl").read_text(encoding="utf-8").splitlines()]
+    out.mkdir(parents=True, exist_ok=True)
+    train_tokenizer([r["prompt"] + "\n" + r["response"] for r in rows], vocab_size=32000).save_pretrained(out / "tokenizer")
+    sample = random.Random(seed).sample(rows, min(instances, len(rows)))
+    with (out / "mixture.jsonl").open("w", encoding="utf-8") as handle:
+        for r in sample:
+            handle.write(json.dumps({"id": r["id"], "prompt": r["prompt"], "response": r["response"]},
+                                    ensure_ascii=False) + "\n")
+    eval_dir = os.environ.get("ECOMGPT_EVAL_DIR")
+    if not eval_dir:
+        raise SystemExit("set ECOMGPT_EVAL_DIR to the evaluation sets to copy")
+    shutil.copytree(eval_dir, out / "eval", dirs_exist_ok=True)
+    print(f"wrote {out}: tokenizer/, mixture.jsonl ({len(sample)} of {len(rows)} instances), eval/")
+
+
+def make_model(shape: str, tokenizer_dir: Path, out: Path, tiny: bool, vocab: int) -> int:
+    """Save a random BLOOM of `shape` (bf16 on disk) with the local tokenizer; returns its parameter count."""
+    from transformers import AutoTokenizer, BloomConfig, BloomForCausalLM
+
+    hidden, layers, heads = TINY_SHAPE if tiny else SHAPES[shape]
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    config = BloomConfig(vocab_size=vocab, hidden_size=hidden, n_layer=layers, n_head=heads,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(0)
+    with torch.device("cuda" if torch.cuda.is_available() else "cpu"):
+        model = BloomForCausalLM(config)
+    parameters = sum(p.numel() for p in model.parameters())
+    model.to(torch.bfloat16).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    del model
+    return parameters
+
+
+def release_memory() -> None:
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+
+
+def synchronize() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def train_figures(model_dir: Path, mixture: Path, recipe, extra: list[str], warmup: int, steps: int,
+                  parameters: int, peak: float | None) -> dict:
+    from transformers import TrainerCallback
+
+    from recipes.sft import build_trainer, parse
+
+    class Meter(TrainerCallback):
+        """Times the optimizer steps after the warm-up; `real` / `padded` count the tokens of every batch."""
+
+        def __init__(self):
+            self.start = self.end = None
+            self.tokens_at_start = self.tokens_at_end = 0
+            self.real = self.padded = 0
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == warmup:
+                synchronize()
+                self.start, self.tokens_at_start = time.perf_counter(), state.num_input_tokens_seen
+
+        def on_train_end(self, args, state, control, **kwargs):
+            synchronize()
+            self.end, self.tokens_at_end = time.perf_counter(), state.num_input_tokens_seen
+
+    with tempfile.TemporaryDirectory() as out:
+        argv = ["--model_name_or_path", str(model_dir), "--train_file", str(mixture), "--output_dir", out,
+                "--max_steps", str(warmup + steps), "--save_strategy", "no", "--logging_steps", "5",
+                "--disable_tqdm", "True", *extra]
+        script, args = parse(recipe, argv)
+        args.include_num_input_tokens_seen = "non_padding"  # HfArgumentParser reads this str|bool field as a bool
+        meter = Meter()
+        trainer, _, counts, _ = build_trainer(script, args, callbacks=[meter])
+        collate = trainer.data_collator
+
+        def counting(features):
+            batch = collate(features)
+            meter.real += int(batch["attention_mask"].sum())
+            meter.padded += batch["attention_mask"].numel()
+            return batch
+
+        trainer.data_collator = counting
+        release_memory()
+        trainer.train()
+        seconds = meter.end - meter.start
+        tokens = meter.tokens_at_end - meter.tokens_at_start
+        result = {"per_device_batch": args.per_device_train_batch_size,
+                  "accumulation": args.gradient_accumulation_steps,
+                  "gradient_checkpointing": bool(args.gradient_checkpointing), "torch_compile": bool(args.torch_compile),
+                  "bf16": bool(args.bf16), "sampling": getattr(args, "train_sampling_strategy", "group_by_length"),
+                  "measured_steps": steps, "seconds": seconds, "non_pad_tokens": tokens,
+                  "tokens_per_second": tokens / seconds,
+                  "seconds_per_optimizer_step": seconds / steps,
+                  "useful_token_fraction": meter.real / max(meter.padded, 1),
+                  "instances": counts["instances"], "prompt_truncated": counts["prompt_truncated"],
+                  "final_loss": next((e["loss"] for e in reversed(trainer.state.log_history) if "loss" in e), None)}
+        if torch.cuda.is_available():
+            result["peak_allocated_gb"] = torch.cuda.max_memory_allocated() / 1e9
+            result["peak_reserved_gb"] = torch.cuda.max_memory_reserved() / 1e9
+        if peak:
+            result["mfu"] = 6 * parameters * result["tokens_per_second"] / (peak * 1e12)
+        del trainer
+    release_memory()
+    return result
+
+
+def largest_batch(model_dir: Path, candidates: list[int], seq: int) -> dict:
+    """The largest per-device batch of `seq`-token sequences for which one recipe-like step (fp32 weights, bf16
+    autocast, forward + backward + AdamW) fits; peak memory of each size tried."""
+    from transformers import AutoModelForCausalLM
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-5, weight_decay=0.0)
+    peaks, fits = {}, None
+    for batch in candidates:
+        release_memory()
+        try:
+            tokens = torch.randint(0, 32000, (batch, seq), device=device)
+            with torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda"):
+                loss = model(input_ids=tokens, labels=tokens).loss
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            synchronize()
+            peaks[batch] = torch.cuda.max_memory_allocated() / 1e9 if device == "cuda" else None
+            fits = batch
+        except torch.OutOfMemoryError:
+            peaks[batch] = "out of memory"
+            break
+        finally:
+            loss = tokens = None
+    del model, optimizer
+    release_memory()
+    return {"sequence_length": seq, "largest_fitting_batch": fits, "peak_allocated_gb_by_batch": peaks}
+
+
+def generation_figures(model_dir: Path, eval_dir: Path, limit: int, batch_size: str) -> dict:
+    import lm_eval
+    from lm_eval.models import huggingface
+    from lm_eval.tasks import TaskManager
+
+    from ecom_tasks import TASKS_DIR
+
+    os.environ["ECOMGPT_EVAL_DIR"] = str(eval_dir)
+    counted = {"prompts": 0, "generated_tokens": 0, "batches": 0, "batch_sizes": set()}
+    original = huggingface.HFLM._model_generate
+
+    def counting(self, context, max_length, stop, **kwargs):
+        output = original(self, context, max_length, stop, **kwargs)
+        counted["prompts"] += context.shape[0]
+        counted["generated_tokens"] += (output.shape[1] - context.shape[1]) * context.shape[0]
+        counted["batches"] += 1
+        counted["batch_sizes"].add(int(context.shape[0]))
+        return output
+
+    huggingface.HFLM._model_generate = counting
+    try:
+        start = time.perf_counter()
+        results = lm_eval.simple_evaluate(
+            model="hf", model_args=f"pretrained={model_dir},dtype=bfloat16,device={'cuda' if torch.cuda.is_available() else 'cpu'}", tasks=["ecom_unseen"], limit=limit,
+            batch_size=batch_size, task_manager=TaskManager(include_path=str(TASKS_DIR)))
+        seconds = time.perf_counter() - start
+    finally:
+        huggingface.HFLM._model_generate = original
+    release_memory()
+    return {"backend": "hf", "batch_size": batch_size, "limit_per_task": limit, "tasks": 12,
+            "prompts": counted["prompts"], "generated_tokens": counted["generated_tokens"],
+            "batch_sizes_seen": sorted(counted["batch_sizes"]), "seconds_incl_scoring": seconds,
+            "prompts_per_second": counted["prompts"] / seconds,
+            "generated_tokens_per_second": counted["generated_tokens"] / seconds,
+            "group_rouge_l": results["groups"]["ecom_unseen"].get("rouge_l,none") if results else None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--prepare", type=Path, help="write the inputs for a GPU run into this folder and stop")
+    parser.add_argument("--mixture", type=Path, help="with --prepare: an `ecomgpt-data build` folder")
+    parser.add_argument("--instances", type=int, default=6000, help="with --prepare: mixture sample size")
+    parser.add_argument("--data", type=Path, help="a folder written by --prepare")
+    parser.add_argument("--out", type=Path, default=Path("gpu_figures.json"))
+    parser.add_argument("--shapes", nargs="+", default=["560m", "1b7"], choices=sorted(SHAPES))
+    parser.add_argument("--warmup", type=int, default=3, help="optimizer steps before timing")
+    parser.add_argument("--steps", type=int, default=12, help="timed optimizer steps (each 32 sequences)")
+    parser.add_argument("--phases", nargs="+", default=["train", "generate", "probe", "compile"],
+                        choices=["train", "generate", "probe", "compile"])
+    parser.add_argument("--big-batches", nargs="+", type=int, default=[16], help="per-device batches to try at "
+                        "the recipe's global batch (accumulation shrinks accordingly)")
+    parser.add_argument("--skip-recipe", action="store_true", help="train phase: only the --big-batches variants")
+    parser.add_argument("--compile-batch", type=int, default=4, help="per-device batch of the torch.compile run")
+    parser.add_argument("--probe-batches", nargs="+", type=int, default=[4, 8, 16, 32, 64])
+    parser.add_argument("--gen-limit", type=int, default=100, help="records per task for the generation run")
+    parser.add_argument("--gen-shape", default="560m", choices=sorted(SHAPES))
+    parser.add_argument("--gen-batch-size", default="auto", help="lm-eval's --batch_size for the generation run")
+    parser.add_argument("--tiny", action="store_true", help="tiny shapes: a CPU dry run of the whole script")
+    args = parser.parse_args()
+    if args.prepare:
+        if not args.mixture:
+            parser.error("--prepare needs --mixture")
+        return prepare(args.prepare, args.mixture, args.instances, seed=0)
+    if not args.data:
+        parser.error("--data (a folder written by --prepare) is required")
+
+    from recipes import bloomz_1b7, bloomz_3b, bloomz_7b1, bloomz_560m
+
+    recipes = {"560m": bloomz_560m.RECIPE, "1b7": bloomz_1b7.RECIPE, "3b": bloomz_3b.RECIPE, "7b1": bloomz_7b1.RECIPE}
+    name = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "cpu"
+    if not torch.cuda.is_available() and not args.tiny:
+        raise SystemExit("no CUDA GPU here: run with --tiny for a CPU dry run")
+    peak = peak_tflops(name)
+    import transformers
+
+    figures = {"device": name, "torch": torch.__version__, "transformers": transformers.__version__,
+               "peak_bf16_tflops": peak, "tiny": args.tiny, "vocab": VOCAB, "training": {}, "probe": {},
+               "generation": {}, "errors": []}
+
+    def save():
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        staging = args.out.with_suffix(".partial")
+        staging.write_text(json.dumps(figures, indent=2, default=str) + "\n", encoding="utf-8")
+        staging.replace(args.out)
+
+    def attempt(label: str, work):
+        log(f"{label} ...")
+        try:
+            value = work()
+            log(f"{label}: {json.dumps(value, default=str)}")
+            return value
+        except Exception as error:  # one failed measurement must not lose the others
+            traceback.print_exc()
+            figures["errors"].append(f"{label}: {type(error).__name__}: {error}"[:2000])
+            release_memory()
+            return None
+        finally:
+            save()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        models = {}
+        for shape in sorted(set(args.shapes) | ({args.gen_shape} if "generate" in args.phases else set())):
+            models[shape] = (Path(tmp) / shape, make_model(shape, args.data / "tokenizer", Path(tmp) / shape, args.tiny,
+                                                           32000 if args.tiny else VOCAB))
+            log(f"model {shape}: {models[shape][1] / 1e9:.3f} B parameters")
+        mixture = args.data / "mixture.jsonl"
+        variants = []
+        if "train" in args.phases:
+            if not args.skip_recipe:
+                variants += [("recipe", []), ("recipe + gradient checkpointing", ["--gradient_checkpointing", "True"])]
+            for big in args.big_batches:
+                variants.append((f"per-device batch {big}", ["--per_device_train_batch_size", str(big),
+                                                             "--gradient_accumulation_steps", str(max(1, 32 // big))]))
+        for shape in args.shapes:
+            model_dir, parameters = models[shape]
+            figures["training"].setdefault(shape, {"parameters": parameters})
+            for label, extra in variants:
+                figures["training"][shape][label] = attempt(
+                    f"train {shape} {label}", lambda: train_figures(model_dir, mixture, recipes[shape], extra,
+                                                                    args.warmup, args.steps, parameters, peak))
+        if "generate" in args.phases:
+            figures["generation"]["hf"] = attempt(
+                "generate hf", lambda: generation_figures(models[args.gen_shape][0], args.data / "eval",
+                                                          2 if args.tiny else args.gen_limit,
+                                                          "4" if args.tiny else args.gen_batch_size))
+        if "probe" in args.phases:
+            for shape in args.shapes:
+                figures["probe"][shape] = attempt(
+                    f"probe {shape}", lambda: largest_batch(models[shape][0], args.probe_batches,
+                                                            64 if args.tiny else 1024))
+        if "compile" in args.phases:
+            for shape in args.shapes:
+                model_dir, parameters = models[shape]
+                label = "recipe + torch.compile" + (f", per-device batch {args.compile_batch}"
+                                                    if args.compile_batch != 4 else "")
+                extra = ["--torch_compile", "True", "--per_device_train_batch_size", str(args.compile_batch),
+                         "--gradient_accumulation_steps", str(max(1, 32 // args.compile_batch))]
+                figures["training"][shape][label] = attempt(
+                    f"train {shape} {label}", lambda: train_figures(model_dir, mixture, recipes[shape], extra,
+                                                                    args.warmup, args.steps, parameters, peak))
+    save()
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
