@@ -12,23 +12,16 @@ import os
 from pathlib import Path
 
 from ecom_tasks.release import manifest, released_task
+from ecomgpt_core.errors import EcomGPTError
+from ecomgpt_core.locations import EVAL_DIR_VAR, DataLocationError, cache_root, data_dir
 
-ENV_VAR = "ECOMGPT_EVAL_DIR"
-CACHE_ENV_VAR = "ECOMGPT_CACHE_DIR"
+ENV_VAR = EVAL_DIR_VAR
 FETCH_HINT = "run `ecomgpt fetch` to download the release into the cache, or set ECOMGPT_EVAL_DIR"
 COMPLETE_MARKER = ".complete"
 
 
-class EvalDataError(Exception):
+class EvalDataError(EcomGPTError):
     """The evaluation data is missing or malformed; the message says where and how to fix it."""
-
-
-def cache_root() -> Path:
-    """Per-user cache: $ECOMGPT_CACHE_DIR, else $XDG_CACHE_HOME/ecomgpt, else ~/.cache/ecomgpt."""
-    if os.environ.get(CACHE_ENV_VAR):
-        return Path(os.environ[CACHE_ENV_VAR]).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "ecomgpt"
 
 
 def cached_eval_dir() -> Path:
@@ -38,22 +31,13 @@ def cached_eval_dir() -> Path:
 
 def eval_dir() -> Path:
     """The folder holding `<Dataset>/tasks/<task>/...`, or an EvalDataError saying how to get one."""
-    configured = os.environ.get(ENV_VAR)
-    if configured:
-        path = Path(configured).expanduser()
-        if not path.is_dir():
-            raise EvalDataError(
-                f"{ENV_VAR}={configured} is not a folder. Point it at the folder that holds ABSA/, Lenovo/, "
-                f"MEPAVE/, ... (the release's data/ecom_instruct_v1), or unset it and {FETCH_HINT}."
-            )
-        return path
-    path = cached_eval_dir()
-    if not (path / COMPLETE_MARKER).is_file():
-        raise EvalDataError(
-            f"{ENV_VAR} is not set and there is no fetched copy of the evaluation sets at {path}: {FETCH_HINT} "
-            "to a folder holding the 13 released task folders."
-        )
-    return path
+    fetched = cached_eval_dir()
+    try:
+        return data_dir(None, ENV_VAR, option=None, hint=FETCH_HINT,
+                        what="the release's data/ecom_instruct_v1 folder (the one that holds ABSA/, Lenovo/, MEPAVE/, ...)",
+                        fallback=fetched if (fetched / COMPLETE_MARKER).is_file() else None)
+    except DataLocationError as error:
+        raise EvalDataError(str(error)) from None
 
 
 def task_dir(folder: str, root: Path | None = None) -> Path:
@@ -64,7 +48,7 @@ def task_dir(folder: str, root: Path | None = None) -> Path:
     root = eval_dir() if root is None else root
     path = root / task.relative_dir
     if not path.is_dir():
-        source = f"{ENV_VAR}={root}" if os.environ.get(ENV_VAR) else str(root)
+        source = f"{ENV_VAR}={root}" if os.environ.get(ENV_VAR) else str(root)  # noqa: SIM108
         raise EvalDataError(
             f"{path} is missing: the data folder ({source}) has no {task.relative_dir}. "
             f"Check that it is the release's data/ecom_instruct_v1 folder, or {FETCH_HINT}."

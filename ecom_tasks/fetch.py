@@ -6,7 +6,6 @@ hash matches, so an interrupted or corrupted download never looks like a usable 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import time
@@ -18,6 +17,8 @@ from tqdm.auto import tqdm
 
 from ecom_tasks.data import COMPLETE_MARKER, EvalDataError, cached_eval_dir
 from ecom_tasks.release import manifest, released_tasks
+from ecomgpt_core.files import published_dir
+from ecomgpt_core.hashing import sha256_of
 
 BASE_URL_ENV = "ECOMGPT_EVAL_BASE_URL"
 RETRIES = 3
@@ -26,14 +27,6 @@ RETRIES = 3
 def default_base_url() -> str:
     m = manifest()
     return os.environ.get(BASE_URL_ENV) or f"https://raw.githubusercontent.com/{m['repository']}/{m['commit']}/{m['root']}"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_dir(root: Path) -> list[str]:
@@ -67,9 +60,14 @@ def fetch(dest: Path | None = None, base_url: str | None = None, force: bool = F
     if (dest / COMPLETE_MARKER).is_file() and not force and not verify_dir(dest):
         return dest
     base_url = (base_url or default_base_url()).rstrip("/")
-    partial = dest.with_name(dest.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
     jobs = [(task, name) for task in released_tasks().values() for name in task.files]
+    with published_dir(dest, replace=True) as partial:
+        _download_all(jobs, base_url, partial, dest)
+        (partial / COMPLETE_MARKER).write_text(manifest()["commit"] + "\n", encoding="utf-8")
+    return dest
+
+
+def _download_all(jobs: list, base_url: str, partial: Path, dest: Path) -> None:
     for task, name in tqdm(jobs, desc="ecomgpt fetch", unit="file"):
         target = partial / task.relative_dir / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -82,9 +80,4 @@ def fetch(dest: Path | None = None, base_url: str | None = None, force: bool = F
                 f"{url}: sha256 {actual} but the release at commit {manifest()['commit'][:7]} has {expected}; "
                 f"the download was kept out of {dest}. Check {BASE_URL_ENV} or retry."
             )
-    (partial / COMPLETE_MARKER).write_text(manifest()["commit"] + "\n", encoding="utf-8")
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    partial.rename(dest)
-    return dest
+

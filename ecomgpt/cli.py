@@ -9,13 +9,14 @@ from pathlib import Path
 
 from ecom_tasks import TASKS_DIR
 from ecom_tasks.data import EvalDataError
+from ecomgpt_core.errors import EcomGPTError, run_command
 
 LM_EVAL_SUBCOMMANDS = ("run", "ls", "validate")
 
 
 def _with_include_path(argv: list[str]) -> list[str]:
     if any(arg == "--include_path" or arg.startswith("--include_path=") for arg in argv):
-        raise SystemExit(
+        raise EcomGPTError(
             "ecomgpt-eval sets --include_path to the ecom_tasks folder itself; to combine it with other task "
             f"folders, call lm_eval directly with --include_path {TASKS_DIR}"
         )
@@ -35,7 +36,7 @@ def _output_path(argv: list[str]) -> str | None:
     return None
 
 
-def eval_main(argv: list[str] | None = None) -> None:
+def eval_main(argv: list[str] | None = None) -> int:
     """`ecomgpt-eval ...` == `lm_eval ... --include_path <ecom_tasks>`, with the `ecomgpt-openai` model registered
     (its usage file goes beside the results in --output_path)."""
     import os
@@ -49,11 +50,15 @@ def eval_main(argv: list[str] | None = None) -> None:
     output_path = _output_path(list(argv))
     if output_path:  # lm-eval takes a folder or a .json file name
         os.environ[USAGE_DIR_VAR] = str(Path(output_path).parent if output_path.endswith(".json") else output_path)
-    sys.argv = ["ecomgpt-eval", *_with_include_path(list(argv))]
-    cli_evaluate()
+    def work() -> int:
+        sys.argv = ["ecomgpt-eval", *_with_include_path(list(argv))]
+        cli_evaluate()
+        return 0
+
+    return run_command("ecomgpt-eval", work)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     from ecom_tasks import fetch as fetch_module
 
     parser = argparse.ArgumentParser(prog="ecomgpt", description="EcomGPT toolkit commands.")
@@ -75,19 +80,13 @@ def main(argv: list[str] | None = None) -> None:
     demo.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
 
-    if args.command == "demo":
-        from ecomgpt.demo import DemoError, run_demo
-        from ecomgpt_data.mixture import BuildError
+    def work() -> int:
+        if args.command == "demo":
+            from ecomgpt.demo import run_demo
 
-        try:
             run_demo(args.out, args.raw_dir, args.sources, args.per_task, args.steps, args.limit, args.max_gen_toks,
                      args.overwrite)
-        except (DemoError, BuildError) as error:
-            raise SystemExit(f"ecomgpt demo: error: {error}") from None
-        return
-
-    try:
-        if args.command == "fetch":
+        elif args.command == "fetch":
             dest = fetch_module.fetch(args.dest, args.base_url, args.force)
             print(f"evaluation sets ready in {dest}")
             if args.dest is not None:
@@ -97,7 +96,8 @@ def main(argv: list[str] | None = None) -> None:
             for problem in problems:
                 print(problem, file=sys.stderr)
             if problems:
-                raise SystemExit(f"{len(problems)} file(s) differ from the release")
+                raise EvalDataError(f"{len(problems)} file(s) differ from the release")
             print(f"{args.folder}: all 26 files match the release")
-    except EvalDataError as err:
-        raise SystemExit(f"ecomgpt {args.command}: {err}") from None
+        return 0
+
+    return run_command(f"ecomgpt {args.command}", work)

@@ -15,6 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ecomgpt_core.errors import EcomGPTError
+from ecomgpt_core.locations import raw_dir as resolve_raw_dir
+
 BANNER = """\
 =====================================================================================================
  ecomgpt demo - a SMOKE RUN of the whole pipeline with a TINY RANDOM model (BLOOM architecture, hidden
@@ -23,7 +26,7 @@ BANNER = """\
 ====================================================================================================="""
 
 
-class DemoError(RuntimeError):
+class DemoError(EcomGPTError):
     pass
 
 
@@ -55,8 +58,7 @@ def run_demo(out: Path, raw_dir: str | None = None, sources: list[str] | None = 
     out.mkdir(parents=True)
     print(BANNER, flush=True)
 
-    _stage(1, f"building a mixture (at most {per_task} instances per task) from "
-              f"{raw_dir or os.environ.get('ECOMGPT_RAW_DIR', '$ECOMGPT_RAW_DIR')}")
+    _stage(1, f"building a mixture (at most {per_task} instances per task) from {resolve_raw_dir(raw_dir)}")
     mixture = out / "mixture"
     manifest = build(MixtureConfig(raw_dir=raw_dir, per_task=per_task, sources=list(sources or [])).validate(), mixture)
     print(f"      {manifest['totals']['selected']} instances from {len(manifest['tasks'])} tasks -> {mixture}")

@@ -1,5 +1,5 @@
 """The `ecomgpt-openai` lm-eval model: OpenAI chat models (or any OpenAI-compatible server) on the same
-prompts, normalisation and metrics as every `hf` model, through `ecomgpt.openai_client.ChatRunner`.
+prompts, normalisation and metrics as every `hf` model, through `ecomgpt_core.openai_client.ChatRunner`.
 
     ecomgpt-eval --model ecomgpt-openai --model_args model=gpt-3.5-turbo,num_concurrent=8,requests_per_minute=500 \
         --tasks ecom_unseen --output_path runs/chatgpt
@@ -20,7 +20,7 @@ import lm_eval.models  # noqa: F401 - lm-eval loads its built-in models only whi
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 
-from ecomgpt.openai_client import ChatRequest, ChatRunner, cache_root
+from ecomgpt_core.openai_client import ChatRequest, ChatRunner, cache_root
 
 USAGE_DIR_VAR = "ECOMGPT_USAGE_DIR"  # set by ecomgpt-eval to the run's --output_path
 DEFAULT_MAX_TOKENS = 256

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from ecom_tasks._generate_configs import TASK_NAMES
 from ecom_tasks.release import UNSEEN_TASKS, released_tasks
-from ecomgpt.files import write_atomic
+from ecomgpt_core.errors import EcomGPTError, run_command
+from ecomgpt_core.files import write_atomic
 
 PAPER_CSV = Path(__file__).resolve().parents[1] / "results" / "paper_reported.csv"
 METRICS = ("micro_f1", "macro_f1", "rouge_l")
@@ -54,7 +55,7 @@ METRIC_NOTE = (
 )
 
 
-class ResultsError(ValueError):
+class ResultsError(EcomGPTError):
     pass
 
 
@@ -308,15 +309,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="folder for the tables and plots")
     parser.add_argument("--label", action="append", default=[], help="a label per run, in order (repeat)")
     args = parser.parse_args(argv)
-    try:
+    def work() -> int:
         runs, warnings = make_results(args.runs, args.out, args.label)
-    except ResultsError as error:
-        print(f"ecomgpt-results: error: {error}", file=sys.stderr)
-        return 2
-    for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    print(f"{len(runs)} run(s) -> {args.out}/results.md, tables as .md/.csv/.tex, table4_bars.png")
-    return 0
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        print(f"{len(runs)} run(s) -> {args.out}/results.md, tables as .md/.csv/.tex, table4_bars.png")
+        return 0
+
+    return run_command("ecomgpt-results", work)
 
 
 if __name__ == "__main__":

@@ -9,11 +9,10 @@ from collections import Counter
 from pathlib import Path
 
 from ecomgpt_data.atomic_tasks import PARADIGMS
-from ecomgpt_data.config import ConfigError, load_config
-from ecomgpt_data.guard import HeldOutSourceError
-from ecomgpt_data.mixture import BuildError, build
-from ecomgpt_data.records import RawDataError
-from ecomgpt_data.sources.jsonl import JsonlSourceError
+from ecomgpt_core.errors import run_command
+from ecomgpt_data.config import load_config
+from ecomgpt_data.errors import BuildError
+from ecomgpt_data.mixture import build
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,6 +128,8 @@ def stats_table(rows: list[dict]) -> str:
 
 def run_stats(path: Path) -> int:
     file = path / "mixture.jsonl" if path.is_dir() else path
+    if not file.is_file():
+        raise BuildError(f"{file}: no such file; pass a folder written by `ecomgpt-data build` or its mixture.jsonl")
     rows = []
     with file.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
@@ -142,15 +143,8 @@ def run_stats(path: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from ecomgpt.openai_client import RequestsFailed
-
     commands = {"build": run_build, "stats": lambda a: run_stats(a.mixture), "pseudo-label": run_pseudo_label}
-    try:
-        return commands[args.command](args)
-    except (BuildError, ConfigError, RawDataError, HeldOutSourceError, JsonlSourceError, OSError, RequestsFailed,
-            ValueError) as error:
-        print(f"ecomgpt-data: error: {error}", file=sys.stderr)
-        return 2
+    return run_command("ecomgpt-data", lambda: commands[args.command](args))
 
 
 if __name__ == "__main__":

@@ -9,12 +9,9 @@ from pathlib import Path
 import yaml
 
 from ecomgpt_data.atomic_tasks import PARADIGMS
+from ecomgpt_data.errors import ConfigError
 from ecomgpt_data.filters import DEFAULT_MAX_CHARS
 from ecomgpt_data.instructions import PROMPT_LANGS
-
-
-class ConfigError(ValueError):
-    pass
 
 
 @dataclass

@@ -17,14 +17,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ecom_tasks.release import released_tasks
+from ecomgpt_data.errors import HeldOutSourceError
 
 NGRAM = 32
 MIN_CHARS = 12
 HELD_OUT_DATASETS = tuple(sorted({task.dataset for task in released_tasks().values()}))
-
-
-class HeldOutSourceError(ValueError):
-    pass
 
 
 NOT_WORD = re.compile(r"[\W_]+")

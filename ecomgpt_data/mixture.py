@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
-import shutil
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,25 +21,24 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ecom_tasks.data import EvalDataError, eval_dir
-from ecom_tasks.fetch import sha256_of
 from ecomgpt_data.atomic_tasks import BuildContext, Example, TaskSpec
 from ecomgpt_data.config import MixtureConfig
+from ecomgpt_data.errors import BuildError
 from ecomgpt_data.filters import QualityFilter, RuleFilter, hf_quality_filter
 from ecomgpt_data.guard import HeldOutGuard, check_source_identity
 from ecomgpt_data.instructions import RESPONSE_SEPARATOR, make_instruction
+from ecomgpt_data.pseudo import pseudo_sources
 from ecomgpt_data.records import Malformed, RawDataError, Record, Skipped
-from ecomgpt_data.sampling import BoundedSample, seeded_int
+from ecomgpt_data.sampling import BoundedSample
+from ecomgpt_core.files import published_dir
+from ecomgpt_core.hashing import seeded_int, sha256_of
+from ecomgpt_core.locations import raw_dir
 from ecomgpt_data.sources import Source, load_sources
 from ecomgpt_data.sources.jsonl import jsonl_source
 
-RAW_DIR_VAR = "ECOMGPT_RAW_DIR"
 POOL_SIZE = 64  # earlier records of a source kept for negatives and distractors
 COLUMNS = ("id", "task", "source", "paradigm", "lang", "cot", "strategy", "prompt", "response")
 MALFORMED_SHOWN = 20
-
-
-class BuildError(ValueError):
-    pass
 
 
 def task_order(tasks: Iterable[TaskSpec], seed: int) -> list[TaskSpec]:
@@ -66,8 +63,6 @@ def resolve_sources(config: MixtureConfig, config_dir: Path | None = None) -> di
         if source.name in registry:
             raise BuildError(f"jsonl source {source.name!r} has the name of a registered source")
         registry[source.name] = source
-    from ecomgpt_data.pseudo import pseudo_sources
-
     for folder in config.pseudo:
         for source in pseudo_sources(Path(folder) if config_dir is None else config_dir / folder):
             registry[source.name] = source
@@ -170,10 +165,8 @@ class MixtureBuilder:
     def source_root(self, source: Source) -> Path:
         if not source.folder:
             return Path(".")
-        raw = self.config.raw_dir or os.environ.get(RAW_DIR_VAR)
-        if not raw:
-            raise BuildError(f"source {source.name} needs the raw data folder: pass --raw-dir or set {RAW_DIR_VAR}")
-        root = Path(raw) / source.folder
+        raw = raw_dir(self.config.raw_dir)
+        root = raw / source.folder
         if not root.is_dir():
             raise BuildError(f"source {source.name}: {root} is not a folder (raw data folder: {raw})")
         return root
@@ -289,10 +282,7 @@ def write_mixture(rows: list[dict], manifest: dict, out: Path, overwrite: bool =
     out = Path(out)
     if out.exists() and not overwrite:
         raise BuildError(f"{out} exists; pass --overwrite to replace it")
-    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with published_dir(out, replace=overwrite) as staging:
         with (staging / "mixture.jsonl").open("w", encoding="utf-8", newline="\n") as handle:
             for row in rows:
                 handle.write(json.dumps({key: row[key] for key in COLUMNS}, ensure_ascii=False) + "\n")
@@ -301,12 +291,6 @@ def write_mixture(rows: list[dict], manifest: dict, out: Path, overwrite: bool =
         dataset.save_to_disk(str(staging / "dataset"))
         (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
                                                encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out
 
 

@@ -3,7 +3,7 @@ sources that merge them into a build (`ecomgpt-data build --pseudo DIR`).
 
 A model (ChatGPT in the paper) writes the output for records that carry only an input: search queries ->
 query rewriting and query segmentation, reviews -> a short summary, product titles -> selling points. Calls go
-through `ecomgpt.openai_client.ChatRunner` (retries, answer cache, rate limits, usage); every output is kept
+through `ecomgpt_core.openai_client.ChatRunner` (retries, answer cache, rate limits, usage); every output is kept
 with the exact prompt and model that produced it. Off unless asked for; `--dry-run` prints the number of
 calls and the estimated cost and spends nothing.
 
@@ -14,16 +14,18 @@ Output folder: `<task>.jsonl` per task (`{"sentences", "output", "prompt", "mode
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
 from ecomgpt_data.atomic_tasks import TaskSpec
-from ecomgpt_data.mixture import RAW_DIR_VAR, BuildError
+from ecomgpt_data.errors import BuildError
 from ecomgpt_data.records import Malformed, Record
-from ecomgpt_data.sampling import BoundedSample, seeded_int
+from ecomgpt_data.sampling import BoundedSample
+from ecomgpt_core.files import published_dir
+from ecomgpt_core.hashing import seeded_int
+from ecomgpt_core.locations import raw_dir as resolve_raw_dir
+from ecomgpt_core.openai_client import ChatRequest, ChatRunner
 from ecomgpt_data.sources import Source, load_sources
 
 MAX_INPUT_CHARS = 500
@@ -76,15 +78,11 @@ def pick_records(source: Source, root: Path, tasks: list[PseudoTask], per_task: 
 def pseudo_label(out: Path, model: str, raw_dir: str | None = None, tasks: list[str] | None = None,
                  per_task: int = 100, seed: int = 42, dry_run: bool = False, base_url: str | None = None,
                  **runner_options) -> dict:
-    from ecomgpt.openai_client import ChatRequest, ChatRunner
-
     chosen = [t for t in PSEUDO_TASKS if not tasks or t.name in tasks]
     unknown = set(tasks or []) - {t.name for t in PSEUDO_TASKS}
     if unknown:
         raise BuildError(f"unknown pseudo task(s) {sorted(unknown)}; known: {[t.name for t in PSEUDO_TASKS]}")
-    raw = raw_dir or os.environ.get(RAW_DIR_VAR)
-    if not raw:
-        raise BuildError(f"pass --raw-dir or set {RAW_DIR_VAR}")
+    raw = resolve_raw_dir(raw_dir)
     registry = load_sources()
     picked: dict[str, list[Record]] = {}
     for source_name in sorted({t.source for t in chosen}):
@@ -104,9 +102,6 @@ def pseudo_label(out: Path, model: str, raw_dir: str | None = None, tasks: list[
     answers = runner.run(requests, desc="pseudo-label")
 
     out = Path(out)
-    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
     lines: dict[str, list[str]] = {t.name: [] for t in chosen}
     empty = {t.name: 0 for t in chosen}
     for (task, record, prompt), answer in zip(owners, answers, strict=True):
@@ -117,15 +112,16 @@ def pseudo_label(out: Path, model: str, raw_dir: str | None = None, tasks: list[
                                             "model": model, "record": f"{task.source}/{record.id}"}, ensure_ascii=False))
     manifest = {"model": model, "base_url": runner.base_url, "seed": seed, "per_task": per_task, "tasks": {}}
     for task in chosen:
-        (staging / f"{task.name}.jsonl").write_text("".join(line + "\n" for line in lines[task.name]), encoding="utf-8")
         manifest["tasks"][task.name] = {"source": task.source, "lang": task.lang, "family": task.family,
                                         "description": list(task.description), "file": f"{task.name}.jsonl",
                                         "instances": len(lines[task.name]), "empty_answers": empty[task.name]}
     manifest["usage"] = runner.usage_report()
-    (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    if out.exists():
-        shutil.rmtree(out)
-    staging.rename(out)
+    with published_dir(out, replace=True) as staging:
+        for task in chosen:
+            (staging / f"{task.name}.jsonl").write_text("".join(line + "\n" for line in lines[task.name]),
+                                                        encoding="utf-8")
+        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
+                                               encoding="utf-8")
     return manifest
 
 

@@ -9,6 +9,8 @@ generator silently.
 
 from __future__ import annotations
 
+from ecomgpt_data.errors import RawDataError  # noqa: F401 - raised by readers, imported from here
+
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -72,15 +74,6 @@ class Malformed:
 class Skipped:
     origin: str
     reason: str
-
-
-class RawDataError(ValueError):
-    """A malformed raw record, naming where it is and what is wrong."""
-
-    def __init__(self, origin: str, reason: str):
-        super().__init__(f"{origin}: {reason}")
-        self.origin = origin
-        self.reason = reason
 
 
 def origin(path: Path, root: Path, line: int) -> str:

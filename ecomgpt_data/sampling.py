@@ -1,4 +1,4 @@
-"""Seeded, nested sampling: stable hash priorities and a bounded sample of the smallest ones.
+"""Seeded, nested sampling: a bounded sample of the items with the smallest priorities (`ecomgpt_core.hashing.seeded_int`).
 
 Keeping the `size` items with the smallest seeded priority makes a smaller sample a subset of a larger one,
 and needs memory for `size` items only, however long the stream.
@@ -6,15 +6,8 @@ and needs memory for `size` items only, however long the stream.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 from collections.abc import Hashable
-
-
-def seeded_int(*parts: object) -> int:
-    """A 64-bit priority from a hash of the parts: the same on every run and machine (unlike hash())."""
-    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
 
 
 class BoundedSample:

@@ -9,6 +9,7 @@ from ecom_tasks.data import COMPLETE_MARKER, EvalDataError
 from ecom_tasks.data import eval_dir as resolve_eval_dir
 from ecom_tasks.fetch import fetch, verify_dir
 from ecomgpt.cli import _with_include_path, main
+from ecomgpt_core.errors import EcomGPTError
 
 
 def test_release_manifest_matches_the_shared_copy(eval_dir):
@@ -40,9 +41,10 @@ def test_verify_command_reports_a_changed_file(eval_dir, tmp_path, capsys):
     copy = tmp_path / "copy"
     shutil.copytree(eval_dir, copy)
     (copy / "ABSA/tasks/EN-ABSA-CLS-review_topic_category/meta-info.json").write_text("{}", encoding="utf-8")
-    with pytest.raises(SystemExit, match="1 file"):
-        main(["verify", str(copy)])
-    assert "EN-ABSA-CLS-review_topic_category/meta-info.json: content differs" in capsys.readouterr().err
+    assert main(["verify", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert "EN-ABSA-CLS-review_topic_category/meta-info.json: content differs" in err
+    assert "ecomgpt verify: error: 1 file(s) differ from the release" in err
 
 
 def test_ecomgpt_eval_adds_the_include_path():
@@ -50,5 +52,5 @@ def test_ecomgpt_eval_adds_the_include_path():
         "run", "--model", "hf", "--tasks", "ecom_unseen", "--include_path", str(TASKS_DIR)]
     assert _with_include_path(["ls", "tasks"]) == ["ls", "tasks", "--include_path", str(TASKS_DIR)]
     assert _with_include_path(["--help"]) == ["--help"]
-    with pytest.raises(SystemExit, match="sets --include_path"):
+    with pytest.raises(EcomGPTError, match="sets --include_path"):
         _with_include_path(["--tasks", "x", "--include_path=/elsewhere"])

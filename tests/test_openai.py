@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from openai_server import FakeOpenAI
 
-from ecomgpt.openai_client import ChatRequest, ChatRunner, RateLimiter, RequestsFailed
+from ecomgpt_core.openai_client import ChatRequest, ChatRunner, RateLimiter, RequestsFailed
 
 SECRET = "sk-test-DO-NOT-LEAK-4f1c9a"
 

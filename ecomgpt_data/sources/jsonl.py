@@ -15,14 +15,11 @@ from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
 from ecomgpt_data.atomic_tasks import TaskSpec
+from ecomgpt_data.errors import JsonlSourceError
 from ecomgpt_data.records import DATA_TYPES, Malformed, Record, Span
 from ecomgpt_data.sources import Source, ner_tasks
 
 KEYS = {"name", "path", "lang", "description", "data_type", "cot"}
-
-
-class JsonlSourceError(ValueError):
-    pass
 
 
 def _parse(line: str) -> tuple[str, dict[str, tuple[str, ...]], tuple[Span, ...]]:

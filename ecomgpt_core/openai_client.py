@@ -27,7 +27,9 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ecomgpt.files import write_atomic
+from ecomgpt_core.errors import EcomGPTError
+from ecomgpt_core.files import write_atomic
+from ecomgpt_core.locations import cache_root as ecomgpt_cache_root
 
 # US$ per 1M tokens (prompt, completion) from OpenAI's public price list, November 2026; override with a JSON
 # file {"model": [prompt, completion], ...} through `price_table`.
@@ -42,9 +44,7 @@ API_KEY_VAR = "OPENAI_API_KEY"
 
 
 def cache_root() -> Path:
-    from ecom_tasks.data import cache_root as ecomgpt_cache
-
-    return ecomgpt_cache() / "openai"
+    return ecomgpt_cache_root() / "openai"
 
 
 def request_key(base_url: str, model: str, messages: list[dict], params: dict) -> str:
@@ -138,7 +138,7 @@ class ChatRequest:
     label: str = ""  # the task it belongs to, for usage accounting
 
 
-class RequestsFailed(RuntimeError):
+class RequestsFailed(EcomGPTError):
     pass
 
 
