@@ -9,10 +9,11 @@ Generate -> the span term.
 
 from __future__ import annotations
 
-import hashlib
 import random
+from collections.abc import Sequence
 
 from ecom_tasks.release import released_task
+from ecomgpt_core.hashing import seeded_int
 
 PROMPT_HEAD = (
     "Below is an instruction that describes the {defi} task. "
@@ -24,27 +25,30 @@ NO_ENTITY = "None"
 
 
 def record_seed(folder: str, index: int) -> int:
-    """A seed per record from a hash of its task and line: stable across processes, Pythons and machines
-    (the built-in hash() of a string is salted per process)."""
-    digest = hashlib.sha256(f"{folder}\n{index}".encode()).digest()
-    return int.from_bytes(digest[:8], "big")
+    """A seed per record from a hash of its task and line: stable across processes, Pythons and machines."""
+    return seeded_int(folder, index, sep="\n", algorithm="sha256")
 
 
 def label_list(meta: dict) -> list[str]:
     return list(meta["label_set"][meta["label_key"]])
 
 
-def cls_candidates(labels: list[str], gold: list[str], folder: str, index: int) -> list[str]:
-    """The whole label list (meta order) when it has at most 50 labels; otherwise the gold labels plus
-    distractors drawn with a per-record seeded RNG up to 50 in total, in a seeded shuffled order."""
+def draw_candidates(labels: Sequence[str], gold: Sequence[str], rng: random.Random) -> list[str]:
+    """The candidate labels a prompt shows, for evaluation and training alike: the whole label list (in its
+    order) when it has at most 50 labels; otherwise the gold labels plus distractors drawn with `rng` up to 50
+    in total, in an `rng`-shuffled order."""
     if len(labels) <= MAX_CANDIDATES:
         return list(labels)
-    rng = random.Random(record_seed(folder, index))
     gold_unique = list(dict.fromkeys(gold))
     distractors = [label for label in labels if label not in set(gold_unique)]
     candidates = gold_unique + rng.sample(distractors, MAX_CANDIDATES - len(gold_unique))
     rng.shuffle(candidates)
     return candidates
+
+
+def cls_candidates(labels: list[str], gold: list[str], folder: str, index: int) -> list[str]:
+    """An evaluation record's candidates: `draw_candidates` with the record's own seeded RNG."""
+    return draw_candidates(labels, gold, random.Random(record_seed(folder, index)))
 
 
 def render_prompt(meta: dict, sentences: str, candidates: list[str]) -> str:

@@ -25,6 +25,23 @@ UNSEEN_TASKS = (
 )
 
 # Released task types -> the paradigm tags of the suite.
+# Released folder -> lm-eval task name.
+TASK_NAMES = {
+    "EN-ABSA-CLS-review_topic_category": "ecom_absa_review_topic",
+    "EN-Lenovo-Condition_Extract-Condition_Extract": "ecom_lenovo_condition_extract",
+    "EN-Lenovo-NER-NER": "ecom_lenovo_ner",
+    "ZH-MEPAVE-Condition_Extract-attribute_value_detection": "ecom_mepave_value_detection",
+    "ZH-MEPAVE-NER-attribute_value_extraction": "ecom_mepave_value_extraction",
+    "ZH-Multi_CPR-CLS-query_item_matching": "ecom_multicpr_query_item_matching",
+    "ZH-Multi_CPR-Extract-product_select_2": "ecom_multicpr_product_select",
+    "ZH-OpenBG_Align-CLS-item_align": "ecom_openbg_item_align",
+    "ZH-OpenBG_Align-CLS-item_coarse_classify": "ecom_openbg_coarse_classify",
+    "ZH-OpenBG_Align-CLS-item_fine_classify": "ecom_openbg_fine_classify",
+    "ZH-OpenBG_Align-CLS-title_attribute_matching": "ecom_openbg_title_attribute_matching",
+    "ZH-OpenBG_Align-Generate-title_generate": "ecom_openbg_title_generate",
+    "EN-Reddit_QA-Extract-Extract_QA": "ecom_redditqa_extract_qa",
+}
+
 PARADIGM_OF_TYPE = {
     "CLS": "cls",
     "NER": "ner",

@@ -78,10 +78,22 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--limit", type=int, default=2, help="records per evaluation task")
     demo.add_argument("--max-gen-toks", type=int, default=32)
     demo.add_argument("--overwrite", action="store_true")
-    args = parser.parse_args(argv)
+    from ecomgpt.score import add_arguments
+
+    score = commands.add_parser("score", help="score a model on ecom_unseen and print the Table-4 summary (the "
+                                              "main job; scripts/run.sh runs it)")
+    add_arguments(score)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "score":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
 
     def work() -> int:
-        if args.command == "demo":
+        if args.command == "score":
+            from ecomgpt.score import run_score
+
+            run_score(args.out, args.model, args.model_args, args.limit, args.batch_size, args.label,
+                      args.allow_fetch, extra)
+        elif args.command == "demo":
             from ecomgpt.demo import run_demo
 
             run_demo(args.out, args.raw_dir, args.sources, args.per_task, args.steps, args.limit, args.max_gen_toks,

@@ -17,15 +17,15 @@ import json
 import math
 import re
 import sys
+from importlib import resources
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ecom_tasks._generate_configs import TASK_NAMES
-from ecom_tasks.release import UNSEEN_TASKS, released_tasks
+from ecom_tasks.release import TASK_NAMES, UNSEEN_TASKS, released_tasks
 from ecomgpt_core.errors import EcomGPTError, run_command
 from ecomgpt_core.files import write_atomic
 
-PAPER_CSV = Path(__file__).resolve().parents[1] / "results" / "paper_reported.csv"
+PAPER_CSV = resources.files("ecomgpt") / "paper_reported.csv"  # package data: present in wheel installs too
 METRICS = ("micro_f1", "macro_f1", "rouge_l")
 METRIC_NAMES = {"micro_f1": "micro-F1", "macro_f1": "macro-F1", "rouge_l": "ROUGE-L"}
 TASKS = {TASK_NAMES[folder]: task for folder, task in released_tasks().items()}
@@ -46,7 +46,7 @@ PARADIGM_COLUMNS = ["CLS", "EXT", "GEN", "NER", "Other (GEN+NER)", "All"]
 LANGUAGE_COLUMNS = ["EN", "ZH", "EN+ZH"]
 SCALING_LABEL = re.compile(r"^(?P<name>.+)@(?P<axis>tasks|per_task)=(?P<x>\d+)$")
 METRIC_NOTE = (
-    "Reported numbers are the paper's (results/paper_reported.csv, transcribed from its Tables 4, 9 and 10). "
+    "Reported numbers are the paper's (ecomgpt/paper_reported.csv, transcribed from its Tables 4, 9 and 10). "
     "They are not strictly comparable with these runs: this suite follows the evaluation issue's metric "
     "definitions (set-F1 over answer items, NER by (type, span) pairs; ROUGE-L with jieba + rouge-chinese on "
     "all 500 records), while the released scoring script scores NER with seqeval BIO tags and ROUGE with the "

@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ecom_tasks.prompts import ANSWER_SEP, MAX_CANDIDATES, NO_ENTITY, ner_target
+from ecom_tasks.prompts import ANSWER_SEP, NO_ENTITY, draw_candidates, ner_target
 from ecomgpt_data.records import Record
 
 PARADIGMS = ("CLS", "EXT", "GEN", "NER")
@@ -70,18 +70,6 @@ def joined(items: Iterable[str]) -> str:
     """Answer list in the evaluation suite's format: unique items in order, ", "-joined, or "None"."""
     unique = list(dict.fromkeys(item for item in items if item))
     return ANSWER_SEP.join(unique) if unique else NO_ENTITY
-
-
-def sample_candidates(labels: Sequence[str], gold: Sequence[str], rng: random.Random) -> tuple[str, ...]:
-    """All labels when there are at most 50 (as the evaluation suite shows them), else the gold labels plus
-    seeded distractors up to 50, shuffled."""
-    if len(labels) <= MAX_CANDIDATES:
-        return tuple(labels)
-    gold_unique = list(dict.fromkeys(gold))
-    distractors = [label for label in labels if label not in set(gold_unique)]
-    chosen = gold_unique + rng.sample(distractors, MAX_CANDIDATES - len(gold_unique))
-    rng.shuffle(chosen)
-    return tuple(chosen)
 
 
 # --- NER and its simplifications -------------------------------------------------------------------------
@@ -142,7 +130,7 @@ def classify(label_key: str, labels: Types | None = None) -> Builder:
         if not gold:
             return []
         label_set = ctx.label_sets[label_key] if labels is None else _types(labels, record)
-        return [Example(record.id, record.text, ANSWER_SEP.join(gold), sample_candidates(label_set, gold, ctx.rng))]
+        return [Example(record.id, record.text, ANSWER_SEP.join(gold), tuple(draw_candidates(label_set, gold, ctx.rng)))]
     return build
 
 

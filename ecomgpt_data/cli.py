@@ -8,9 +8,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from ecomgpt_data.atomic_tasks import PARADIGMS
 from ecomgpt_core.errors import run_command
-from ecomgpt_data.config import load_config
+from ecomgpt_data.config import add_build_options, load_config
 from ecomgpt_data.errors import BuildError
 from ecomgpt_data.mixture import build
 
@@ -20,35 +19,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     b = commands.add_parser("build", help="build a training mixture from raw e-commerce datasets")
-    b.add_argument("--raw-dir", dest="raw_dir", help="raw data folder (default: $ECOMGPT_RAW_DIR)")
     b.add_argument("--out", required=True, type=Path, help="output folder (written atomically)")
-    b.add_argument("--config", type=Path, help="mixture YAML; command-line options override it")
+    b.add_argument("--config", type=Path, help="mixture YAML (configs/mixture.yaml lists every key); options "
+                                               "given on the command line override it")
     b.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
-    b.add_argument("--eval-dir", dest="eval_dir", help="held-out sets for the guard (default: $ECOMGPT_EVAL_DIR)")
-    b.add_argument("--seed", type=int)
-    b.add_argument("--per-task", dest="per_task", type=int, help="instances per task at most (default 800)")
-    b.add_argument("--num-tasks", dest="num_tasks", type=int, help="the first K tasks of the seeded task order")
-    b.add_argument("--prompt-lang", dest="prompt_lang", choices=("en", "zh", "mixed"))
-    b.add_argument("--source", dest="sources", action="append", default=[], help="only this source (repeatable)")
-    b.add_argument("--drop-source", dest="drop_sources", action="append", default=[],
-                   help="leave out everything derived from this source (repeatable)")
-    b.add_argument("--drop-paradigm", dest="drop_paradigms", action="append", default=[], choices=PARADIGMS)
-    b.add_argument("--lang", choices=("en", "zh"), help="one data language only")
-    b.add_argument("--no-golden-cot", dest="no_golden_cot", action="store_true", help="drop atomic (golden CoT) tasks")
-    b.add_argument("--no-pseudo-cot", dest="no_pseudo_cot", action="store_true", help="drop pseudo-labelled tasks")
-    b.add_argument("--no-description", dest="no_description", action="store_true", help="prompt without task description")
-    b.add_argument("--no-constraints", dest="no_constraints", action="store_true", help="prompt without output constraints")
-    b.add_argument("--narrow-prompts", dest="narrow_prompts", action="store_true", help="one fixed prompt per paradigm")
-    b.add_argument("--max-chars", dest="max_chars", type=int, help="longest instance kept, in characters")
-    b.add_argument("--on-error", dest="on_error", choices=("raise", "skip"),
-                   help="a malformed raw record stops the build (raise, default) or is skipped and counted")
-    b.add_argument("--quality-model", dest="quality_model", help="text-classification model for the quality filter")
-    b.add_argument("--quality-label", dest="quality_label", help="the quality model's label meaning 'keep'")
-    b.add_argument("--quality-threshold", dest="quality_threshold", type=float)
-    b.add_argument("--unsafe-no-guard", dest="unsafe_no_guard", action="store_true",
-                   help="build without the held-out guard (never for real training data)")
-    b.add_argument("--pseudo", action="append", default=[], help="a pseudo-label output folder to merge (repeatable)")
     b.add_argument("--no-progress", action="store_true")
+    add_build_options(b)
 
     p = commands.add_parser("pseudo-label", help="pseudo-labelled atomic tasks from input-only records, by an "
                                                  "OpenAI(-compatible) model; needs OPENAI_API_KEY for OpenAI")

@@ -9,7 +9,6 @@ config give a byte-identical `mixture.jsonl`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from collections import Counter, deque
@@ -143,8 +142,8 @@ class MixtureBuilder:
             counts[reason] += 1
             return
         content = "\x1f".join((cleaned.input, *cleaned.candidates, "\x1e", cleaned.output))
-        digest = hashlib.blake2b(f"{self.config.seed}\x1d{state.spec.name}\x1d{content}".encode(), digest_size=8).digest()
-        priority = int.from_bytes(digest, "big")
+        priority = seeded_int(self.config.seed, state.spec.name, content, sep="\x1d")
+        digest = priority  # the content's identity for duplicate detection
         reason = state.sample.verdict(priority, digest)
         if reason is not None:
             counts[reason] += 1

@@ -14,7 +14,6 @@ multi-process CPU runs, an optional LoRA with a merged export, and a summary of 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import os
@@ -73,9 +72,6 @@ class ScriptArguments:
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     lora_target_modules: str = field(default="query_key_value", metadata={"help": "comma-separated module names"})
-    record_batches: bool = field(default=False, metadata={
-        "help": "write the ids of every training batch to OUTPUT_DIR/batches_rank<R>.jsonl and each rank's final "
-                "weight digest to OUTPUT_DIR/rank<R>_final.json (to check that ranks train together)"})
 
 
 def load_mixture(path: str):
@@ -139,10 +135,9 @@ def tokenize_mixture(dataset, tokenizer, max_length: int):
 @dataclass
 class CompletionCollator:
     """Pads input_ids / attention_mask with the pad token and labels with IGNORE_INDEX (DataCollatorForSeq2Seq),
-    after taking off the `id` and `length` columns, which it can record per rank."""
+    after taking off the `id` and `length` columns."""
 
     tokenizer: object
-    record_to: Path | None = None
 
     def __post_init__(self):
         self.pad = DataCollatorForSeq2Seq(self.tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX,
@@ -150,12 +145,9 @@ class CompletionCollator:
 
     def __call__(self, features):
         features = [dict(f) for f in features]
-        ids = [f.pop("id") for f in features]
         for f in features:
+            f.pop("id", None)
             f.pop("length", None)
-        if self.record_to is not None:
-            with self.record_to.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(ids) + "\n")
         return self.pad(features)
 
 
@@ -245,12 +237,8 @@ def build_trainer(script: ScriptArguments, args: TrainingArguments, callbacks: l
             r=script.lora_r, lora_alpha=script.lora_alpha, lora_dropout=script.lora_dropout, task_type="CAUSAL_LM",
             target_modules=[m.strip() for m in script.lora_target_modules.split(",") if m.strip()]))
 
-    record_to = None
-    if script.record_batches:
-        Path(args.output_dir).mkdir(parents=True, exist_ok=True)
-        record_to = Path(args.output_dir) / f"batches_rank{args.process_index}.jsonl"
     trainer = Trainer(model=model, args=args, train_dataset=train_set, processing_class=tokenizer,
-                      data_collator=CompletionCollator(tokenizer, record_to), callbacks=callbacks)
+                      data_collator=CompletionCollator(tokenizer), callbacks=callbacks)
     return trainer, tokenizer, counts, saved_padding_side
 
 
@@ -258,14 +246,6 @@ def train(script: ScriptArguments, args: TrainingArguments, callbacks: list | No
     trainer, tokenizer, counts, saved_padding_side = build_trainer(script, args, callbacks)
     train_set = trainer.train_dataset
     result = trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
-    if script.record_batches:
-        digest = hashlib.sha256()
-        for name, tensor in sorted(trainer.accelerator.unwrap_model(trainer.model).state_dict().items()):
-            digest.update(name.encode())
-            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        (Path(args.output_dir) / f"rank{args.process_index}_final.json").write_text(json.dumps(
-            {"rank": args.process_index, "world_size": args.world_size, "weights_sha256": digest.hexdigest(),
-             "distributed_type": str(trainer.accelerator.distributed_type)}) + "\n", encoding="utf-8")
 
     out = Path(args.output_dir)
     tokenizer.padding_side = saved_padding_side
@@ -284,10 +264,10 @@ def train(script: ScriptArguments, args: TrainingArguments, callbacks: list | No
     return out
 
 
-def main(recipe: Recipe | None = None, argv: list[str] | None = None) -> Path:
+def main(recipe: Recipe | None = None, argv: list[str] | None = None, callbacks: list | None = None) -> Path:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     script, args = parse(recipe, argv)
-    return train(script, args)
+    return train(script, args, callbacks)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ lm-eval runs, tables and plots."""
 
 from __future__ import annotations
 
+import pytest
+
 import csv
 import json
 import subprocess
@@ -10,6 +12,7 @@ import sys
 from pathlib import Path
 
 
+@pytest.mark.slow
 def test_demo_runs_the_whole_pipeline(raw_dir, eval_dir, tmp_path):
     out = tmp_path / "demo"
     ecomgpt = Path(sys.executable).parent / "ecomgpt"

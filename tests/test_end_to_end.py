@@ -7,8 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ecom_tasks._generate_configs import TASK_NAMES
-from ecom_tasks.release import UNSEEN_TASKS, released_tasks
+import pytest
+
+from ecom_tasks.release import TASK_NAMES, UNSEEN_TASKS, released_tasks
 
 CLS_NER_METRICS = {"rouge_l,none", "micro_f1,none", "macro_f1,none"}
 
@@ -29,6 +30,7 @@ def run_cli(command, tmp_path, name):
     return json.loads(files[0].read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 def test_lm_eval_cli_runs_ecom_unseen_on_a_tiny_bloom(tiny_bloom, tmp_path):
     lm_eval = console_script("lm_eval")
     assert lm_eval, "lm_eval console script not installed"
@@ -55,6 +57,7 @@ def test_lm_eval_cli_runs_ecom_unseen_on_a_tiny_bloom(tiny_bloom, tmp_path):
     assert results["configs"]["ecom_lenovo_ner"]["metadata"]["ecomgpt_task"] == "EN-Lenovo-NER-NER"
 
 
+@pytest.mark.slow
 def test_ecomgpt_eval_is_lm_eval_with_the_plugin(tiny_bloom, tmp_path):
     ecomgpt_eval = console_script("ecomgpt-eval")
     assert ecomgpt_eval, "ecomgpt-eval console script not installed"

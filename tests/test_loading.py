@@ -29,6 +29,7 @@ def task_names():
     return names
 
 
+@pytest.mark.slow
 def test_all_13_tasks_build_in_lm_eval_with_500_docs_in_file_order(eval_dir):
     from lm_eval.tasks import TaskManager
 
@@ -117,6 +118,7 @@ def test_unknown_released_folder_is_named():
         load_docs("EN-Nope-CLS-x")
 
 
+@pytest.mark.slow
 def test_lm_eval_cli_shows_no_traceback_for_bad_data(broken_copy):
     replace_line(broken_copy / TEST_JSON, 7, "not json")
     result = subprocess.run(

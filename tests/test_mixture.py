@@ -71,6 +71,7 @@ def test_same_inputs_give_a_byte_identical_mixture(raw_fixture_dir, tmp_path):
     assert a != c
 
 
+@pytest.mark.slow
 def test_scaling_subsets_nest(raw_fixture_dir, tmp_path):
     _, big = make(raw_fixture_dir, tmp_path / "big", per_task=3)
     small_manifest, small = make(raw_fixture_dir, tmp_path / "small", per_task=1)
@@ -104,6 +105,7 @@ def test_ablation_removes_what_it_names_and_nothing_else(full, raw_fixture_dir, 
     assert all(by_id[r["id"]] == r for r in ablated)
 
 
+@pytest.mark.slow
 def test_prompt_ablations_change_only_the_prompt(full, raw_fixture_dir, tmp_path):
     _, rows = full
     by_id = {r["id"]: r for r in rows}
@@ -290,6 +292,7 @@ def test_config_file_and_command_line(raw_fixture_dir, tmp_path, capsys):
     assert "unknown source 'nope'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_real_raw_data_builds_with_every_task(raw_dir, tmp_path):
     """The shipped datasets build with the default on-error=raise: no malformed record anywhere."""
     manifest, rows = make(raw_dir, tmp_path / "real", per_task=20)
@@ -325,17 +328,6 @@ def test_readme_worked_example_adds_a_source(raw_fixture_dir, tmp_path, monkeypa
     rating = {r["response"] for r in rows if r["task"] == "my_reviews.rating"}
     assert rating == {"5", "1"}
     assert manifest["sources"]["my_reviews"]["records"] == 2
-
-
-def test_example_config_lists_every_option_with_the_defaults():
-    import yaml
-
-    path = Path(__file__).resolve().parents[1] / "configs" / "mixture.yaml"
-    values = yaml.safe_load(path.read_text(encoding="utf-8"))
-    defaults = MixtureConfig().to_dict()
-    assert set(values) == set(defaults) - {"raw_dir", "eval_dir", "unsafe_no_guard"}
-    assert {k: v for k, v in values.items()} == {k: defaults[k] for k in values}
-    assert load_config(path, {}).per_task == 800
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,7 @@ def files_containing(root: Path, text: str) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and text.encode() in p.read_bytes()]
 
 
+@pytest.mark.slow
 def test_eval_survives_faults_answers_each_request_once_and_reruns_for_free(env, tmp_path):
     with FakeOpenAI() as server:
         result = subprocess.run(eval_command(server, tmp_path / "cache", tmp_path / "run1"), env=env,
@@ -65,6 +66,7 @@ def test_eval_survives_faults_answers_each_request_once_and_reruns_for_free(env,
     assert files_containing(tmp_path, SECRET) == []
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_without_paying_twice(env, tmp_path):
     with FakeOpenAI(faults=(None,)) as server:
         server.pause_after = 10
@@ -92,6 +94,7 @@ def test_killed_run_resumes_without_paying_twice(env, tmp_path):
     assert files_containing(tmp_path, SECRET) == []
 
 
+@pytest.mark.slow
 def test_a_request_that_keeps_failing_is_reported_and_the_rest_kept(env, tmp_path):
     with FakeOpenAI(faults=(None,)) as server:
         runner = ChatRunner("fake-gpt", server.base_url, num_concurrent=2, max_retries=0, timeout=2,
@@ -152,6 +155,7 @@ def pseudo_command(server: FakeOpenAI, raw: Path, cache: Path, out: Path, *extra
             "--timeout", "2", "--num-concurrent", "4", *extra]
 
 
+@pytest.mark.slow
 def test_pseudo_labeller_faults_resume_and_merge_into_a_mixture(env, raw_fixture_dir, tmp_path):
     from ecomgpt_data.config import MixtureConfig
     from ecomgpt_data.mixture import build

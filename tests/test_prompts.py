@@ -110,6 +110,7 @@ def test_small_label_lists_are_shown_whole():
     assert drawn != cls_candidates(many, ["l59", "l3"], "T", 8)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("folder", sorted(released_tasks()))
 def test_gold_targets_score_100_on_every_metric(docs, folder):
     from ecom_tasks import utils
@@ -122,3 +123,28 @@ def test_gold_targets_score_100_on_every_metric(docs, folder):
         macro = utils.set_macro_f1 if paradigm == "cls" else utils.type_macro_f1
         assert utils.micro_f1([r["micro_f1"] for r in results]) == pytest.approx(100.0)
         assert macro([r["macro_f1"] for r in results]) == pytest.approx(100.0)
+
+
+def test_training_and_evaluation_draw_the_same_candidates(docs):
+    """One candidate rule serves both sides: the mixture's classification builder, given a record's evaluation
+    RNG, shows exactly the candidates of that record's evaluation prompt (all 500 fine-classification lines,
+    whose 167 labels force the draw)."""
+    import random
+
+    from ecom_tasks.data import read_meta, read_records
+    from ecom_tasks.prompts import label_list, record_seed
+    from ecomgpt_data.atomic_tasks import BuildContext, classify
+    from ecomgpt_data.records import Record
+
+    folder = "ZH-OpenBG_Align-CLS-item_fine_classify"
+    meta = read_meta(folder)
+    labels = tuple(label_list(meta))
+    assert len(labels) > 50
+    build = classify("category")
+    for index, (record, doc) in enumerate(zip(read_records(folder), docs(folder), strict=True)):
+        gold = tuple(record["labels"][meta["label_key"]])
+        training = Record("openbg", f"line{index + 1}", "zh", "CLS", record["sentences"], labels={"category": gold})
+        context = BuildContext(rng=random.Random(record_seed(folder, index)), label_sets={"category": labels})
+        (example,) = build(training, context)
+        assert list(example.candidates) == doc["candidates"]
+        assert example.output == doc["target"]

@@ -126,15 +126,16 @@ def test_gloo_only_for_several_cpu_processes(monkeypatch):
     assert "ddp_backend" not in runtime_defaults(bloomz_560m.RECIPE)
 
 
+@pytest.mark.slow
 def test_two_processes_train_together(rows, model_dir, tmp_path):
     data = subset(rows, tmp_path / "sixteen.jsonl", 16)
     common = ["--model_name_or_path", str(model_dir), "--train_file", str(data), *SMALL, "--num_train_epochs", "1",
-              "--learning_rate", "1e-3", "--record_batches", "--seed", "3", "--train_sampling_strategy", "sequential"]
+              "--learning_rate", "1e-3", "--seed", "3", "--train_sampling_strategy", "sequential"]
     env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
     result = subprocess.run(
         [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
          "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-         str(REPO / "recipes" / "bloomz_560m.py"), *common, "--output_dir", str(tmp_path / "two")],
+         str(REPO / "tests" / "recording_recipe.py"), *common, "--output_dir", str(tmp_path / "two")],
         capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-4000:]
     two = tmp_path / "two"
@@ -162,6 +163,7 @@ def test_two_processes_train_together(rows, model_dir, tmp_path):
     assert all(torch.allclose(two_w[k], double_w[k], atol=1e-5) for k in double_w)
 
 
+@pytest.mark.slow
 def test_overfitting_a_handful_lowers_the_loss_and_the_checkpoint_runs_in_lm_eval(rows, model_dir, tmp_path):
     data = subset(rows, tmp_path / "four.jsonl", 4)
     out = main(bloomz_560m.RECIPE, ["--model_name_or_path", str(model_dir), "--train_file", str(data), *SMALL,
@@ -190,6 +192,7 @@ def test_overfitting_a_handful_lowers_the_loss_and_the_checkpoint_runs_in_lm_eva
     assert all(results["n-samples"][t]["effective"] == 2 for t in results["n-samples"])
 
 
+@pytest.mark.slow
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(rows, model_dir, tmp_path):
     data = subset(rows, tmp_path / "twelve.jsonl", 12)
     common = ["--model_name_or_path", str(model_dir), "--train_file", str(data), *SMALL, "--max_steps", "6",
@@ -206,6 +209,7 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(rows, model_dir, 
     assert any(not torch.equal(at_step_3[k], whole[k]) for k in whole)
 
 
+@pytest.mark.slow
 def test_lora_exports_a_merged_model(rows, model_dir, tmp_path):
     from transformers import AutoModelForCausalLM
 
@@ -222,6 +226,7 @@ def test_lora_exports_a_merged_model(rows, model_dir, tmp_path):
     assert changed and all("query_key_value.weight" in k for k in changed)
 
 
+@pytest.mark.slow
 def test_train_file_may_be_the_build_folder(mixture, model_dir, tmp_path):
     out = main(bloomz_560m.RECIPE, ["--model_name_or_path", str(model_dir), "--train_file", str(mixture), *SMALL,
                                     "--max_steps", "1", "--output_dir", str(tmp_path / "folder")])
