@@ -89,6 +89,18 @@ def resolve_eval_dir(config: MixtureConfig) -> Path:
                          "without the guard (never for real training data).") from None
 
 
+def checked_input_files(source: Source, root: Path, eval_dir: Path | None) -> dict[str, str]:
+    """The SHA-256 of each of a source's input files (for the manifest), after checking that they exist and
+    that the source is not a held-out evaluation dataset."""
+    paths = source.files(root)
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise BuildError(f"source {source.name}: missing input file(s) {missing}")
+    hashes = {p: sha256_of(p) for p in paths}
+    check_source_identity(source.name, source.derived_from, paths, hashes, eval_dir)
+    return {(p.relative_to(root).as_posix() if source.folder else p.name): h for p, h in hashes.items()}
+
+
 @dataclass
 class TaskState:
     spec: TaskSpec
@@ -216,17 +228,8 @@ class MixtureBuilder:
         roots = {name: self.source_root(source) for name, source in self.sources.items() if name in wanted}
         if not config.unsafe_no_guard:
             self.eval_dir = resolve_eval_dir(config)
-        file_hashes: dict[str, dict[str, str]] = {}
-        for name in sorted(roots):
-            source, root = self.sources[name], roots[name]
-            paths = source.files(root)
-            missing = [str(p) for p in paths if not p.is_file()]
-            if missing:
-                raise BuildError(f"source {name}: missing input file(s) {missing}")
-            hashes = {p: sha256_of(p) for p in paths}
-            check_source_identity(name, source.derived_from, paths, hashes, self.eval_dir)
-            file_hashes[name] = {(p.relative_to(root).as_posix() if source.folder else p.name): h
-                                 for p, h in hashes.items()}
+        file_hashes = {name: checked_input_files(self.sources[name], roots[name], self.eval_dir)
+                       for name in sorted(roots)}
         if not config.unsafe_no_guard:
             self.guard = HeldOutGuard.from_eval_dir(self.eval_dir)
 
