@@ -77,7 +77,17 @@ def run_build(args: argparse.Namespace) -> int:
     manifest = build(config, args.out, overwrite=args.overwrite, config_dir=config_dir, progress=not args.no_progress)
     totals = manifest["totals"]
     print(f"wrote {args.out}: {totals.get('selected', 0)} instances from {len(manifest['tasks'])} tasks")
-    print("  generated {generated}, held-out guard dropped {guard}, filtered {filtered}, duplicates {dup}".format(
+    guard = manifest["guard"]
+    if guard.get("disabled"):
+        print("  held-out guard: DISABLED (--unsafe-no-guard); never train on this for a held-out evaluation")
+    else:
+        rules = guard["dropped_records_by_rule"]
+        print(f"  held-out guard: {sum(rules.values())} records dropped (" + ", ".join(f"{r} {n}" for r, n in rules.items())
+              + f"); {guard['held_out_texts']} held-out texts guarded"
+              + (f", {guard['unguarded']} unguardable (no letter or digit; listed in manifest.json)"
+                 if guard["unguarded"] else "") + "; dropped pairs in manifest.json")
+    print("  generated {generated} instances, of which held-out guard dropped {guard}, filtered {filtered}, "
+          "duplicates {dup}".format(
         generated=totals.get("generated", 0), guard=totals.get("guard_dropped", 0),
         filtered=sum(totals.get(k, 0) for k in ("empty_output", "empty_input", "too_long", "quality_dropped")),
         dup=totals.get("duplicates", 0)))

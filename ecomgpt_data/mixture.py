@@ -24,12 +24,13 @@ from ecomgpt_data.atomic_tasks import BuildContext, Example, TaskSpec
 from ecomgpt_data.config import MixtureConfig
 from ecomgpt_data.errors import BuildError
 from ecomgpt_data.filters import QualityFilter, RuleFilter, hf_quality_filter
-from ecomgpt_data.guard import HeldOutGuard, check_source_identity
+from ecomgpt_data.guard import RULES, HeldOutGuard, check_source_identity
 from ecomgpt_data.instructions import RESPONSE_SEPARATOR, make_instruction
 from ecomgpt_data.pseudo import pseudo_sources
 from ecomgpt_data.records import Malformed, RawDataError, Record, Skipped
 from ecomgpt_data.sampling import BoundedSample
-from ecomgpt_core.files import published_dir
+from ecomgpt_core.errors import EcomGPTError
+from ecomgpt_core.files import exclusive_lock, published_dir
 from ecomgpt_core.hashing import seeded_int, sha256_of
 from ecomgpt_core.locations import raw_dir
 from ecomgpt_data.sources import Source, load_sources
@@ -38,6 +39,7 @@ from ecomgpt_data.sources.jsonl import jsonl_source
 POOL_SIZE = 64  # earlier records of a source kept for negatives and distractors
 COLUMNS = ("id", "task", "source", "paradigm", "lang", "cot", "strategy", "prompt", "response")
 MALFORMED_SHOWN = 20
+GUARD_EXAMPLES = 30  # dropped (training text, held-out text) pairs kept in the manifest
 
 
 def task_order(tasks: Iterable[TaskSpec], seed: int) -> list[TaskSpec]:
@@ -122,6 +124,8 @@ class MixtureBuilder:
         self.quality_filter = quality_filter
         self.progress = progress
         self.guard: HeldOutGuard | None = None
+        self.guard_counts: Counter = Counter()  # dropped records per guard rule
+        self.guard_examples: list[dict] = []
         self.eval_dir: Path | None = None
 
     # -- instances -----------------------------------------------------------------------------------------
@@ -203,8 +207,8 @@ class MixtureBuilder:
                 skipped[item.reason] += 1
                 continue
             counts["records"] += 1
-            held_out = self.guard is not None and any(self.guard.hits(t) for t in item.texts() if t)
-            counts["guard_dropped_records"] += held_out
+            held_out = self.guard_match(source, item)
+            counts["guard_dropped_records"] += bool(held_out)
             for state in states:
                 if state.spec.subset and state.spec.subset != item.subset:
                     continue
@@ -219,6 +223,22 @@ class MixtureBuilder:
                 pool.append(item)
         report.update(records=counts["records"], malformed=counts["malformed"], malformed_examples=malformed,
                       skipped=dict(sorted(skipped.items())), guard_dropped_records=counts["guard_dropped_records"])
+
+    def guard_match(self, source: Source, item: Record) -> bool:
+        """Whether a record holds a held-out text; counted per rule, and a sample of the pairs is kept for the
+        manifest, so that false positives can be judged."""
+        if self.guard is None:
+            return False
+        for text in item.texts():
+            found = self.guard.match(text) if text else None
+            if found:
+                rule, held = found
+                self.guard_counts[rule] += 1
+                if len(self.guard_examples) < GUARD_EXAMPLES:
+                    self.guard_examples.append({"rule": rule, "source": source.name, "record": item.id,
+                                                "training_text": text[:300], "held_out_text": held[:300]})
+                return True
+        return False
 
     # -- the whole build -----------------------------------------------------------------------------------
 
@@ -271,19 +291,61 @@ class MixtureBuilder:
             "totals": dict(sorted(totals.items())),
             "tasks": tasks,
             "sources": source_reports,
-            "guard": ({"eval_dir": str(self.eval_dir), **self.guard.summary()} if self.guard
+            "guard": ({"eval_dir": str(self.eval_dir), **self.guard.summary(),
+                       "dropped_records_by_rule": {rule: self.guard_counts[rule] for rule in RULES},
+                       "dropped_examples": self.guard_examples} if self.guard
                       else {"disabled": True}),
         }
 
 
+def is_mixture_folder(path: Path) -> bool:
+    """Whether `path` holds an `ecomgpt-data build` output (its manifest names the mixture's columns)."""
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("columns") == list(COLUMNS) and "task_order" in manifest
+
+
+def protected_folders(config: MixtureConfig) -> dict[Path, str]:
+    """Folders a build must never replace or write into: the working directory, and the data it reads."""
+    found = {Path.cwd().resolve(): "the working directory"}
+    for explicit, resolve, what in ((config.raw_dir, raw_dir, "the raw data folder"),
+                                    (config.eval_dir, None, "the evaluation folder")):
+        try:
+            folder = Path(explicit) if explicit else (resolve() if resolve else eval_dir())
+        except EcomGPTError:
+            continue
+        found[folder.resolve()] = what
+    return found
+
+
+def check_output(out: Path, config: MixtureConfig, overwrite: bool) -> None:
+    """Refuse, before any work, an output that exists (without --overwrite), that is not this tool's own
+    output (with --overwrite), or that is, contains or lies inside a folder the build must not touch."""
+    target = Path(out).resolve()
+    for folder, what in protected_folders(config).items():
+        inside = folder in target.parents and what != "the working directory"  # a new folder under cwd is fine
+        if target == folder or target in folder.parents or inside:
+            relation = "is" if target == folder else "contains" if target in folder.parents else "lies inside"
+            raise BuildError(f"--out {out} {relation} {what} ({folder}); choose a new folder for the mixture")
+    if target.exists():
+        if not overwrite:
+            raise BuildError(f"{out} exists; pass --overwrite to replace it")
+        if not is_mixture_folder(target):
+            raise BuildError(f"--overwrite replaces only a folder written by `ecomgpt-data build` (with its "
+                             f"manifest.json); {out} is not one. Choose a new --out or remove it yourself")
+
+
 def write_mixture(rows: list[dict], manifest: dict, out: Path, overwrite: bool = False) -> Path:
     """Write mixture.jsonl, the `datasets` folder and manifest.json into a staging folder beside `out`, then
-    move it into place, so `out` is either complete or absent."""
+    move it into place, so `out` is at every instant the old complete output, the new one, or absent."""
     from datasets import Dataset, Features, Value
 
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise BuildError(f"{out} exists; pass --overwrite to replace it")
+    if out.exists() and not (overwrite and is_mixture_folder(out)):
+        raise BuildError(f"{out} exists; pass --overwrite to replace it" if not overwrite else
+                         f"--overwrite replaces only a folder written by `ecomgpt-data build`; {out} is not one")
     with published_dir(out, replace=overwrite) as staging:
         with (staging / "mixture.jsonl").open("w", encoding="utf-8", newline="\n") as handle:
             for row in rows:
@@ -298,9 +360,15 @@ def write_mixture(rows: list[dict], manifest: dict, out: Path, overwrite: bool =
 
 def build(config: MixtureConfig, out: Path, overwrite: bool = False, quality_filter: QualityFilter | None = None,
           config_dir: Path | None = None, progress: bool = True) -> dict:
-    builder = MixtureBuilder(config, quality_filter, config_dir, progress)
-    rows, manifest = builder.run()
-    if not rows:
-        raise BuildError("no instance survived the filters; nothing written")
-    write_mixture(rows, manifest, out, overwrite)
+    check_output(out, config, overwrite)
+    try:
+        with exclusive_lock(out):
+            builder = MixtureBuilder(config, quality_filter, config_dir, progress)
+            rows, manifest = builder.run()
+            if not rows:
+                raise BuildError("no instance survived the filters; nothing written")
+            write_mixture(rows, manifest, out, overwrite)
+    except BlockingIOError:
+        raise BuildError(f"another build is writing {out} now (lock {Path(out).parent / ('.' + Path(out).name + '.lock')}); "
+                         "wait for it to finish or choose another --out") from None
     return manifest

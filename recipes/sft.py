@@ -17,6 +17,7 @@ import dataclasses
 import json
 import logging
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,10 +31,15 @@ from transformers import (
     TrainingArguments,
 )
 
+from ecomgpt_core.errors import EXIT_USER_ERROR, EcomGPTError
 from ecomgpt_data.instructions import RESPONSE_SEPARATOR
 
 logger = logging.getLogger("recipes.sft")
 IGNORE_INDEX = -100
+
+
+class RecipeError(EcomGPTError):
+    """A training input the user can fix: the mixture, the model or an option."""
 
 # ../shared/paper/training_setup.md: AdamW, lr 2e-5, weight decay 0, cosine, 3% warm-up, 3 epochs, per-device
 # batch 4, gradient accumulation 8, max length 1024, bf16.
@@ -77,19 +83,27 @@ class ScriptArguments:
 def load_mixture(path: str):
     """A mixture as a `datasets.Dataset` with `id`, `prompt` and `response` columns."""
     from datasets import load_dataset, load_from_disk
+    from datasets.exceptions import DatasetGenerationError
 
     source = Path(path)
     if source.is_dir() and (source / "dataset").is_dir():  # an `ecomgpt-data build` folder
         source = source / "dataset"
-    if source.is_dir():
-        dataset = load_from_disk(str(source))
-    elif source.is_file():
-        dataset = load_dataset("json", data_files=str(source), split="train")
-    else:
-        raise FileNotFoundError(f"--train_file {path}: no such file or folder")
+    if not source.exists():
+        raise RecipeError(f"--train_file {path}: no such file or folder")
+    if source.is_file() and source.stat().st_size == 0:
+        raise RecipeError(f"--train_file {path} is empty; build a mixture with `ecomgpt-data build`")
+    try:
+        if source.is_dir():
+            dataset = load_from_disk(str(source))
+        else:
+            dataset = load_dataset("json", data_files=str(source), split="train")
+    except (OSError, ValueError, DatasetGenerationError) as error:  # not a dataset folder, not JSON lines
+        raise RecipeError(f"--train_file {path}: not a mixture ({type(error).__name__}: {str(error)[:300]})") from None
     missing = {"prompt", "response"} - set(dataset.column_names)
     if missing:
-        raise ValueError(f"--train_file {path}: missing column(s) {sorted(missing)}; it has {dataset.column_names}")
+        raise RecipeError(f"--train_file {path}: missing column(s) {sorted(missing)}; it has {dataset.column_names}")
+    if len(dataset) == 0:
+        raise RecipeError(f"--train_file {path} holds no instance")
     if "id" not in dataset.column_names:
         dataset = dataset.add_column("id", [str(i) for i in range(len(dataset))])
     return dataset
@@ -111,11 +125,13 @@ def tokenize_mixture(dataset, tokenizer, max_length: int):
     """(tokenised dataset with `id`, `input_ids`, `labels`, `length`; counts of dropped / truncated)."""
     def batch(rows):
         prompts = tokenizer([p + RESPONSE_SEPARATOR for p in rows["prompt"]], add_special_tokens=False)["input_ids"]
-        responses = tokenizer(rows["response"], add_special_tokens=False)["input_ids"]
-        out = {"id": [], "input_ids": [], "labels": [], "length": [], "truncated": [], "dropped": []}
-        for row_id, p, r in zip(rows["id"], prompts, responses, strict=True):
-            encoded = encode(p, r, tokenizer.eos_token_id, max_length)
+        responses = tokenizer([r or "" for r in rows["response"]], add_special_tokens=False)["input_ids"]
+        out = {"id": [], "input_ids": [], "labels": [], "length": [], "truncated": [], "dropped": [], "empty": []}
+        for row_id, text, p, r in zip(rows["id"], rows["response"], prompts, responses, strict=True):
+            empty = not (text or "").strip()  # would train on EOS alone
+            encoded = None if empty else encode(p, r, tokenizer.eos_token_id, max_length)
             out["id"].append(row_id)
+            out["empty"].append(empty)
             out["dropped"].append(encoded is None)
             encoded = encoded or {"input_ids": [], "labels": [], "truncated": False}
             out["input_ids"].append(encoded["input_ids"])
@@ -126,9 +142,11 @@ def tokenize_mixture(dataset, tokenizer, max_length: int):
 
     tokenised = dataset.map(batch, batched=True, remove_columns=dataset.column_names, keep_in_memory=True,
                             desc="Tokenising")
-    counts = {"instances": len(tokenised), "dropped_response_too_long": sum(tokenised["dropped"]),
-              "prompt_truncated": sum(tokenised["truncated"])}
-    kept = tokenised.filter(lambda row: not row["dropped"], keep_in_memory=True).remove_columns(["dropped", "truncated"])
+    empty = sum(tokenised["empty"])
+    counts = {"instances": len(tokenised), "dropped_response_too_long": sum(tokenised["dropped"]) - empty,
+              "dropped_empty_response": empty, "prompt_truncated": sum(tokenised["truncated"])}
+    kept = tokenised.filter(lambda row: not row["dropped"], keep_in_memory=True).remove_columns(
+        ["dropped", "truncated", "empty"])
     return kept, counts
 
 
@@ -183,7 +201,7 @@ def apply_sharding(args: TrainingArguments, script: ScriptArguments) -> None:
     launcher_fsdp = os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true"
     launcher_deepspeed = os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true"
     if script.sharding not in ("ddp", "fsdp"):
-        raise ValueError(f"--sharding must be ddp or fsdp, got {script.sharding!r}")
+        raise RecipeError(f"--sharding must be ddp or fsdp, got {script.sharding!r}")
     if script.sharding != "fsdp" or launcher_fsdp:
         return
     if launcher_deepspeed:
@@ -195,9 +213,11 @@ def apply_sharding(args: TrainingArguments, script: ScriptArguments) -> None:
 
 
 def parse(recipe: Recipe | None, argv: list[str] | None = None) -> tuple[ScriptArguments, TrainingArguments]:
-    parser = HfArgumentParser((ScriptArguments, TrainingArguments))
+    parser = HfArgumentParser((ScriptArguments, TrainingArguments), allow_abbrev=False)  # --max_step is no --max_steps
     parser.set_defaults(**runtime_defaults(recipe))
-    script, args = parser.parse_args_into_dataclasses(args=argv)
+    script, args, unknown = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    if unknown:  # HfArgumentParser would raise a ValueError with a traceback
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if not script.model_name_or_path:
         parser.error("--model_name_or_path is required (a recipe file sets it)")
     if not script.train_file:
@@ -205,11 +225,21 @@ def parse(recipe: Recipe | None, argv: list[str] | None = None) -> tuple[ScriptA
     return script, args
 
 
+def load_or_explain(load, name: str, **kwargs):
+    """`load(name)`, or a `RecipeError` saying that the model is neither a folder nor a reachable hub id."""
+    try:
+        return load(name, **kwargs)
+    except (OSError, ValueError) as error:
+        where = "the folder exists but holds no model" if Path(name).is_dir() else (
+            "no such folder, and the model hub has no such id or cannot be reached (offline?)")
+        raise RecipeError(f"--model_name_or_path {name}: {where} ({type(error).__name__}: {str(error)[:200]})") from None
+
+
 def build_trainer(script: ScriptArguments, args: TrainingArguments, callbacks: list | None = None):
     """(the `Trainer` over the tokenised mixture, the tokenizer, counts of dropped / truncated instances, the
     tokenizer's own padding side). `callbacks` are `TrainerCallback`s (benchmarks observe training through them)."""
     apply_sharding(args, script)
-    tokenizer = AutoTokenizer.from_pretrained(script.model_name_or_path)
+    tokenizer = load_or_explain(AutoTokenizer.from_pretrained, script.model_name_or_path)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     saved_padding_side = tokenizer.padding_side
@@ -219,16 +249,17 @@ def build_trainer(script: ScriptArguments, args: TrainingArguments, callbacks: l
         dataset = load_mixture(script.train_file)
     train_set, counts = tokenize_mixture(dataset, tokenizer, script.max_length)
     if len(train_set) == 0:
-        raise ValueError(f"--train_file {script.train_file}: no instance fits --max_length {script.max_length}")
-    logger.info("instances %(instances)d, dropped (response too long) %(dropped_response_too_long)d, "
-                "prompt cut from the left %(prompt_truncated)d", counts)
+        raise RecipeError(f"--train_file {script.train_file}: no instance fits --max_length {script.max_length}")
+    logger.info("instances %(instances)d, dropped (response too long) %(dropped_response_too_long)d, dropped "
+                "(empty response) %(dropped_empty_response)d, prompt cut from the left %(prompt_truncated)d", counts)
 
     if script.model_dtype not in ("float32", "bfloat16", "float16"):
-        raise ValueError(f"--model_dtype must be float32, bfloat16 or float16, got {script.model_dtype!r}")
-    model = AutoModelForCausalLM.from_pretrained(script.model_name_or_path, dtype=getattr(torch, script.model_dtype))
+        raise RecipeError(f"--model_dtype must be float32, bfloat16 or float16, got {script.model_dtype!r}")
+    model = load_or_explain(AutoModelForCausalLM.from_pretrained, script.model_name_or_path,
+                            dtype=getattr(torch, script.model_dtype))
     if script.use_lora:
         if args.fsdp or os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true":
-            raise ValueError("--use_lora is for single-GPU / DDP runs; use full fine-tuning with FSDP or ZeRO-3")
+            raise RecipeError("--use_lora is for single-GPU / DDP runs; use full fine-tuning with FSDP or ZeRO-3")
         from peft import LoraConfig, get_peft_model
 
         if args.gradient_checkpointing:
@@ -265,9 +296,16 @@ def train(script: ScriptArguments, args: TrainingArguments, callbacks: list | No
 
 
 def main(recipe: Recipe | None = None, argv: list[str] | None = None, callbacks: list | None = None) -> Path:
+    """Parse, train and save; a `RecipeError` (bad input) ends the process with one line from rank 0 and exit
+    status 2 (launch with `accelerate launch -q` so that accelerate adds no traceback of its own)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     script, args = parse(recipe, argv)
-    return train(script, args, callbacks)
+    try:
+        return train(script, args, callbacks)
+    except RecipeError as error:
+        if int(os.environ.get("RANK", "0")) == 0:
+            print(f"{Path(sys.argv[0]).name}: error: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_USER_ERROR) from None
 
 
 if __name__ == "__main__":

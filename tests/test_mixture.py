@@ -10,7 +10,7 @@ import pytest
 
 from ecomgpt_data.cli import main as data_main
 from ecomgpt_data.config import ConfigError, MixtureConfig, load_config
-from ecomgpt_data.guard import HeldOutGuard, HeldOutSourceError, normalise
+from ecomgpt_data.guard import HeldOutGuard, HeldOutSourceError, normalise, units
 from ecomgpt_data.mixture import BuildError, build
 from ecomgpt_data.records import RawDataError
 from ecomgpt_data.sources import load_sources
@@ -163,14 +163,45 @@ def test_guard_drops_a_planted_evaluation_sentence_and_counts_it(raw_fixture_dir
     assert not any(normalise(sentence) in normalise(r["prompt"] + r["response"]) for r in rows)
 
 
-def test_guard_ngrams_and_short_texts():
-    guard = HeldOutGuard(["The quick brown fox jumps over the lazy dog near the river bank", "Red sofa cover", "sofa"],
-                         ngram=20, min_chars=8)
-    assert guard.hits("prefix: the QUICK brown-fox jumps over the lazy... suffix")
-    assert guard.hits("buy a red sofa cover today")
-    assert not guard.hits("a sofa for the living room")  # "sofa" is too short to guard on
-    assert not guard.hits("the quick brown cat")
-    assert guard.summary()["too_short_to_guard"] == 1
+def test_guard_rules_ngrams_containment_and_equality():
+    held = ["The quick brown fox jumps over the lazy dog near the river bank",  # 52 chars: 32-char pieces
+            "Red sofa cover for a living room",  # 7 words, 26 chars: containment
+            "层次分明的撞色连衣裙",  # a 10-character Chinese title: 10 units, containment
+            "soft red sofa", "撞色连衣裙", "!!!"]  # 3 and 5 units: equality only; no letter at all: unguardable
+    guard = HeldOutGuard(held)
+    assert guard.match("prefix: the QUICK brown-fox jumps over the lazy dog... suffix")[0] == "ngram"
+    assert guard.match("buy a RED sofa-cover for a living room today") == ("containment", held[1])
+    assert guard.match("夏季新款层次分明的撞色连衣裙女") == ("containment", held[2])
+    assert guard.match("Soft red SOFA!") == ("equality", held[3])
+    assert guard.match("撞色连衣裙") == ("equality", held[4])
+    assert guard.match("a soft red sofa for two") is None  # too generic to guard by containment
+    assert guard.match("新款撞色连衣裙") is None
+    assert guard.match("the quick brown cat") is None
+    summary = guard.summary()
+    assert summary["guarded_by"] == {"equality": 2, "containment": 2, "ngram": 1}
+    assert summary["unguarded"] == 1 and summary["unguarded_texts"] == ["!!!"]
+    assert units("层次分明的撞色连衣裙") == 10 and units("Red sofa cover, 2 pcs") == 5
+
+
+def test_short_mepave_title_planted_in_a_raw_source_is_dropped(raw_fixture_dir, eval_dir, tmp_path):
+    """Every held-out text is guarded: a 10-character MEPAVE title planted as a sentence of a raw NER source
+    is dropped (it was let through while only texts of 12+ characters were guarded)."""
+    import json as _json
+
+    title = next(t for t in (_json.loads(line)["sentences"] for line in (
+        eval_dir / "MEPAVE/tasks/ZH-MEPAVE-NER-attribute_value_extraction/test.json").read_text(encoding="utf-8")
+        .splitlines() if line.strip()) if len(normalise(t)) < 12)
+    raw = tmp_path / "raw"
+    shutil.copytree(raw_fixture_dir, raw)
+    path = raw / "ecommerce_ner_ding2019" / "train.txt.bieos"
+    planted = "".join(f"{char}\tO\n" for char in title) + "\n"
+    path.write_text(planted + path.read_text(encoding="utf-8"), encoding="utf-8")
+    manifest, rows = make(raw, tmp_path / "out", sources=["ecommerce_ner_ding2019"])
+    assert not [r for r in rows if normalise(title) in normalise(r["prompt"])]
+    guard = manifest["guard"]
+    assert guard["dropped_records_by_rule"]["equality"] + guard["dropped_records_by_rule"]["containment"] >= 1
+    assert any(e["held_out_text"] == title for e in guard["dropped_examples"])
+    assert guard["unguarded"] == 0
 
 
 def test_a_held_out_dataset_as_source_is_refused(raw_fixture_dir, eval_dir, tmp_path):

@@ -16,7 +16,8 @@ from safetensors.torch import load_file
 from ecomgpt_data.config import MixtureConfig
 from ecomgpt_data.mixture import build
 from recipes import bloomz_1b7, bloomz_3b, bloomz_7b1, bloomz_560m
-from recipes.sft import IGNORE_INDEX, apply_sharding, encode, main, parse, runtime_defaults, tokenize_mixture
+from recipes.sft import (IGNORE_INDEX, RecipeError, apply_sharding, encode, main, parse, runtime_defaults,
+                         tokenize_mixture)
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = ["--per_device_train_batch_size", "2", "--gradient_accumulation_steps", "1", "--max_length", "192",
@@ -71,7 +72,8 @@ def test_tokenised_mixture_counts_drops_and_truncations(rows, model_dir, tmp_pat
                               {"id": "b", "prompt": "short", "response": "word " * 200},
                               {"id": "c", "prompt": "short", "response": "fine"}])
     tokenised, counts = tokenize_mixture(data, tokenizer, max_length=40)
-    assert counts == {"instances": 3, "dropped_response_too_long": 1, "prompt_truncated": 1}
+    assert counts == {"instances": 3, "dropped_response_too_long": 1, "dropped_empty_response": 0,
+                      "prompt_truncated": 1}
     assert tokenised["id"] == ["a", "c"]
     first = tokenised[0]
     response = tokenizer("ok", add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
@@ -232,6 +234,52 @@ def test_train_file_may_be_the_build_folder(mixture, model_dir, tmp_path):
                                     "--max_steps", "1", "--output_dir", str(tmp_path / "folder")])
     summary = json.loads((out / "training_summary.json").read_text())
     assert summary["instances"] == len((mixture / "mixture.jsonl").read_text(encoding="utf-8").splitlines())
-    with pytest.raises(FileNotFoundError, match="no such file or folder"):
+    with pytest.raises(RecipeError, match="no such file or folder"):
         main(bloomz_560m.RECIPE, ["--model_name_or_path", str(model_dir), "--train_file", str(tmp_path / "nope"),
                                   "--output_dir", str(tmp_path / "x")])
+
+
+def test_empty_responses_are_dropped_and_counted(model_dir):
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    data = Dataset.from_list([{"id": "a", "prompt": "p", "response": "ok"}, {"id": "b", "prompt": "p", "response": ""},
+                              {"id": "c", "prompt": "p", "response": "  \n"}])
+    tokenised, counts = tokenize_mixture(data, tokenizer, max_length=40)
+    assert tokenised["id"] == ["a"]
+    assert counts["dropped_empty_response"] == 2 and counts["dropped_response_too_long"] == 0
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("no_response", "missing column(s) ['response']"),
+    ("empty_file", "is empty"),
+    ("missing_model", "no such folder, and the model hub has no such id or cannot be reached"),
+    ("not_json", "not a mixture"),
+])
+def test_bad_inputs_end_in_one_line_before_training(case, message, rows, model_dir, tmp_path, capsys):
+    data = subset(rows, tmp_path / "ok.jsonl", 4)
+    model = str(model_dir)
+    if case == "no_response":
+        data.write_text("".join(json.dumps({"prompt": r["prompt"]}) + "\n" for r in rows[:3]), encoding="utf-8")
+    elif case == "empty_file":
+        data.write_text("", encoding="utf-8")
+    elif case == "missing_model":
+        model = str(tmp_path / "no-such-model")
+    else:
+        data.write_text("this is not json\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        main(bloomz_560m.RECIPE, ["--model_name_or_path", model, "--train_file", str(data), *SMALL,
+                                  "--max_steps", "1", "--output_dir", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if ": error: " in line]
+    assert len(errors) == 1 and message in errors[0] and "Traceback" not in err
+    assert not (tmp_path / "out" / "model.safetensors").exists()
+
+
+def test_abbreviated_flags_are_refused(rows, model_dir, tmp_path):
+    data = subset(rows, tmp_path / "ok.jsonl", 4)
+    with pytest.raises(SystemExit) as exit_info:
+        parse(bloomz_560m.RECIPE, ["--train_file", str(data), "--max_step", "1", "--output_dir", str(tmp_path)])
+    assert exit_info.value.code == 2
