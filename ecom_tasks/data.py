@@ -62,11 +62,37 @@ def _required_file(path: Path) -> Path:
     return path
 
 
+def _decoded(path: Path) -> str:
+    """The file as UTF-8 text, or an EvalDataError naming the line with the first invalid byte."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise EvalDataError(f"{path}:{line}: not valid UTF-8 (byte {data[err.start]:#04x}). Restore the file from "
+                            f"the release, or {FETCH_HINT}.") from None
+
+
+def gold_outside_labels(folder: str, meta: dict, records: list[dict]) -> list[tuple[int, str]]:
+    """(line, label) for each gold CLS label or NER type that the task's label list lacks: the prompt can never
+    show it (CLS lists of at most 50 labels are shown whole), and an NER target has no line for that type."""
+    task_type = released_task(folder).task_type
+    if task_type not in ("CLS", "NER"):
+        return []
+    labels = set(meta["label_set"][meta["label_key"]])
+    found = []
+    for number, record in enumerate(records, start=1):
+        gold = (record["labels"][meta["label_key"]] if task_type == "CLS"
+                else [span["type"] for span in record["spans"]])
+        found += [(number, label) for label in dict.fromkeys(gold) if label not in labels]
+    return found
+
+
 def read_meta(folder: str, root: Path | None = None) -> dict:
     """The task's meta-info.json, checked for the fields the prompts need."""
     path = _required_file(task_dir(folder, root) / "meta-info.json")
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        meta = json.loads(_decoded(path))
     except json.JSONDecodeError as err:
         raise EvalDataError(f"{path}:{err.lineno}: not valid JSON ({err.msg}).") from None
     needs_labels = released_task(folder).task_type in ("CLS", "NER", "Condition_Extract")
@@ -108,7 +134,7 @@ def read_records(folder: str, root: Path | None = None, meta: dict | None = None
     """All records of test.json in file order (record i = line i + 1). Only a final empty line is allowed."""
     meta = read_meta(folder, root) if meta is None else meta
     path = _required_file(task_dir(folder, root) / "test.json")
-    lines = path.read_text(encoding="utf-8").split("\n")
+    lines = _decoded(path).split("\n")
     if lines and lines[-1].strip() == "":
         lines.pop()
     records = []

@@ -5,17 +5,30 @@ lm-eval loads this file by path, so it imports the installed `ecom_tasks` packag
 
 from __future__ import annotations
 
+import logging
+
 import datasets
 
 from ecom_tasks import metrics
-from ecom_tasks.data import EvalDataError, read_meta, read_records
+from ecom_tasks.data import EvalDataError, gold_outside_labels, read_meta, read_records
 from ecom_tasks.prompts import build_doc
+from ecom_tasks.release import released_task
+
+logger = logging.getLogger("ecom_tasks")
 
 
 def build_docs(ecomgpt_task: str) -> list[dict]:
-    """All docs of one released folder, doc i = line i + 1 of its test.json."""
+    """All docs of one released folder, doc i = line i + 1 of its test.json. Gold labels outside the task's
+    label list are counted and reported in one warning naming the lines."""
     meta = read_meta(ecomgpt_task)
-    return [build_doc(ecomgpt_task, meta, record, i) for i, record in enumerate(read_records(ecomgpt_task, meta=meta))]
+    records = read_records(ecomgpt_task, meta=meta)
+    outside = gold_outside_labels(ecomgpt_task, meta, records)
+    if outside:
+        shown = ", ".join(f"{line}: {label!r}" for line, label in outside[:5])
+        logger.warning("ecom_tasks: %s/test.json: %d gold label(s) are not in the task's label list, so no prompt "
+                       "shows them (line: label %s%s)", released_task(ecomgpt_task).relative_dir, len(outside), shown,
+                       ", ..." if len(outside) > 5 else "")
+    return [build_doc(ecomgpt_task, meta, record, i) for i, record in enumerate(records)]
 
 
 def load_docs(ecomgpt_task: str, **_other_metadata) -> datasets.DatasetDict:

@@ -91,7 +91,8 @@ def run_demo(out: Path, raw_dir: str | None = None, sources: list[str] | None = 
 
     _stage(5, "writing the tables and plots")
     results = out / "results"
-    _, warnings = make_results(runs, results, ["tiny BLOOM, untrained", f"tiny BLOOM, {steps} steps"])
+    _, warnings = make_results(runs, results, ["tiny BLOOM, untrained", f"tiny BLOOM, {steps} steps"],
+                               plot_limited=True)
     for warning in warnings:
         print(f"      warning: {warning}")
     print(f"""

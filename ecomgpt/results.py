@@ -1,7 +1,8 @@
 """`ecomgpt-results RUN_DIR... --out DIR`: the paper's tables and plots from lm-eval output folders, with the
 paper's reported numbers beside them.
 
-A run folder is what `lm_eval --output_path` wrote (its newest `results_*.json` is read; one model per run).
+A run folder is what `lm_eval --output_path` wrote: one run per model folder in it (the newest `results_*.json` of
+each), so a parent folder that several models share gives one row per model.
 Tables, each as Markdown, CSV and LaTeX with two decimals: Table 4's layout (unseen datasets and the three
 unseen tasks), every task x metric, and ROUGE-L by paradigm and by language (the layouts of Tables 9 and 10).
 Plots: Table 4's columns as grouped bars, and scaling curves for runs labelled `NAME@tasks=K` or
@@ -65,6 +66,8 @@ class Run:
     path: Path
     scores: dict[str, dict[str, float]]  # task -> metric -> value (0-100)
     warnings: list[str] = field(default_factory=list)
+    base_label: str = ""  # the label without the "(limit N)" mark
+    limit: float | None = None  # lm-eval's --limit, when the run used one
 
 
 def expected_metrics(task: str) -> tuple[str, ...]:
@@ -72,30 +75,86 @@ def expected_metrics(task: str) -> tuple[str, ...]:
 
 
 def _default_label(data: dict, path: Path) -> str:
-    model_args = str(data.get("config", {}).get("model_args") or "")
+    model_args = str((data.get("config") or {}).get("model_args") or "")
     match = re.search(r"(?:pretrained|model)=([^,]+)", model_args)
     if match:
         return Path(match[1].rstrip("/")).name or match[1]
     return str(data.get("model_name") or path.name)
 
 
-def read_run(path: Path, label: str | None = None) -> Run:
-    path = Path(path)
-    files = [path] if path.is_file() else sorted(path.rglob("results_*.json"), key=lambda p: p.name)
-    if not files:
-        raise ResultsError(f"{path}: no results_*.json (the folder lm_eval --output_path writes)")
+def load_results_file(file: Path) -> dict:
+    """An lm-eval results file, or a ResultsError naming it and what is wrong."""
     try:
-        data = json.loads(files[-1].read_text(encoding="utf-8"))
-        results = data["results"]
-    except (json.JSONDecodeError, KeyError) as error:
-        raise ResultsError(f"{files[-1]}: not an lm-eval results file ({error})") from None
-    run = Run(label or _default_label(data, path), path, {})
+        data = json.loads(file.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ResultsError(f"{file}: not valid UTF-8 ({error.reason} at byte {error.start})") from None
+    except json.JSONDecodeError as error:
+        raise ResultsError(f"{file}:{error.lineno}: not JSON ({error.msg})") from None
+    if not isinstance(data, dict):
+        raise ResultsError(f"{file}: not an lm-eval results file (a JSON {type(data).__name__}, not an object)")
+    if not isinstance(data.get("results"), dict):
+        raise ResultsError(f"{file}: not an lm-eval results file ('results' is "
+                           f"{'missing' if 'results' not in data else type(data['results']).__name__}, not an object)")
+    if not isinstance(data.get("config") or {}, dict):
+        raise ResultsError(f"{file}: 'config' is a {type(data['config']).__name__}, not an object")
+    return data
+
+
+def results_files_by_model(path: Path) -> dict[Path, list[Path]]:
+    """The results files under `path`, grouped by the folder holding them (lm-eval writes one folder per model
+    under --output_path), oldest first."""
+    if path.is_file():
+        return {path.parent: [path]}
+    groups: dict[Path, list[Path]] = {}
+    for file in sorted(path.rglob("results_*.json"), key=lambda p: p.name):
+        groups.setdefault(file.parent, []).append(file)
+    return groups
+
+
+def read_runs(path: Path) -> list[Run]:
+    """One run per model folder under `path` (its newest results file), or the file `path` itself."""
+    path = Path(path)
+    groups = results_files_by_model(path)
+    if not groups:
+        raise ResultsError(f"{path}: no results_*.json (the folder lm_eval --output_path writes)")
+    return [read_results(files, path if len(groups) == 1 else folder) for folder, files in sorted(groups.items())]
+
+
+def read_run(path: Path, label: str | None = None) -> Run:
+    """The run of `path`; a folder holding several models' runs is an error here (see `read_runs`)."""
+    runs = read_runs(path)
+    if len(runs) > 1:
+        raise ResultsError(f"{path} holds {len(runs)} models' runs ({', '.join(str(r.path) for r in runs)})")
+    if label:
+        runs[0].label = label + runs[0].label[len(runs[0].base_label):]
+        runs[0].base_label = label
+    return runs[0]
+
+
+def read_results(files: list[Path], path: Path) -> Run:
+    newest = files[-1]
+    data = load_results_file(newest)
+    config = data.get("config") or {}
+    limit = config.get("limit")
+    base = _default_label(data, path)
+    run = Run(base + (f" (limit {limit:g})" if isinstance(limit, (int, float)) else ""), path, {}, base_label=base,
+              limit=limit)
     if len(files) > 1:
-        run.warnings.append(f"{path}: {len(files)} results files, reading the newest ({files[-1].name})")
-    for task, values in results.items():
-        if task in TASKS:
-            run.scores[task] = {m: float(values[f"{m},none"]) for m in METRICS
-                                if isinstance(values.get(f"{m},none"), (int, float))}
+        run.warnings.append(f"{path}: {len(files)} results files, reading the newest ({newest.name})")
+    if run.limit is not None:
+        run.warnings.append(f"{run.label}: scored with --limit {limit} ({newest}), not on all 500 records of each "
+                            "task; its numbers cannot be put beside the paper's, and it is left out of the plots")
+    for task, values in data["results"].items():
+        if task in TASKS and isinstance(values, dict):
+            run.scores[task] = {}
+            for metric in METRICS:
+                value = values.get(f"{metric},none")
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    continue
+                if not math.isfinite(value):
+                    run.warnings.append(f"{run.label}: {task} {metric} is {value} in {newest}; shown as missing")
+                    continue
+                run.scores[task][metric] = float(value)
     for task in OFFICIAL:
         if task not in run.scores:
             run.warnings.append(f"{run.label}: task {task} is missing")
@@ -275,12 +334,16 @@ def save_figure(figure, path: Path) -> None:
     write_atomic(path, buffer.getvalue())
 
 
-def make_results(run_dirs: list[Path], out: Path, labels: list[str] | None = None) -> tuple[list[Run], list[str]]:
+def make_results(run_dirs: list[Path], out: Path, labels: list[str] | None = None,
+                 plot_limited: bool = False) -> tuple[list[Run], list[str]]:
     """Read the runs, write tables and plots into `out`; returns the runs and the warnings."""
     labels = labels or []
-    if labels and len(labels) != len(run_dirs):
-        raise ResultsError(f"{len(labels)} --label values for {len(run_dirs)} run folders; give one per run or none")
-    runs = [read_run(path, labels[i] if labels else None) for i, path in enumerate(run_dirs)]
+    runs = [run for path in run_dirs for run in read_runs(path)]
+    if labels and len(labels) != len(runs):
+        raise ResultsError(f"{len(labels)} --label values for {len(runs)} runs "
+                           f"({', '.join(str(r.path) for r in runs)}); give one per run, in this order, or none")
+    for run, label in zip(runs, labels):
+        run.label, run.base_label = label + run.label[len(run.base_label):], label
     seen: dict[str, Path] = {}
     for run in runs:
         if run.label in seen:
@@ -290,10 +353,14 @@ def make_results(run_dirs: list[Path], out: Path, labels: list[str] | None = Non
     out.mkdir(parents=True, exist_ok=True)
     tables = build_tables(runs)
     write_tables(tables, out)
-    save_figure(bar_chart(runs), out / "table4_bars.png")
-    for name, figure in scaling_charts(runs).items():
-        save_figure(figure, out / f"{name}.png")
+    plotted = [run for run in runs if run.limit is None or plot_limited]
     warnings = [w for run in runs for w in run.warnings]
+    if plotted:
+        save_figure(bar_chart(plotted), out / "table4_bars.png")
+        for name, figure in scaling_charts(plotted).items():
+            save_figure(figure, out / f"{name}.png")
+    else:
+        warnings.append("no plot: every run used --limit (pass --plot-limited to plot them anyway)")
     summary = ["# Results", "", METRIC_NOTE, ""]
     if warnings:
         summary += ["**Warnings**", ""] + [f"- {w}" for w in warnings] + [""]
@@ -308,9 +375,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("runs", nargs="+", type=Path, help="lm-eval --output_path folders (or results_*.json files)")
     parser.add_argument("--out", type=Path, required=True, help="folder for the tables and plots")
     parser.add_argument("--label", action="append", default=[], help="a label per run, in order (repeat)")
+    parser.add_argument("--plot-limited", action="store_true",
+                        help="also plot runs made with lm-eval --limit (they are always in the tables, marked)")
     args = parser.parse_args(argv)
     def work() -> int:
-        runs, warnings = make_results(args.runs, args.out, args.label)
+        runs, warnings = make_results(args.runs, args.out, args.label, args.plot_limited)
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
         print(f"{len(runs)} run(s) -> {args.out}/results.md, tables as .md/.csv/.tex, table4_bars.png")

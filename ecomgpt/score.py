@@ -78,7 +78,7 @@ def run_score(out: Path, model: str, model_args: str | None, limit: int | None, 
     if subprocess.run(command).returncode != 0:
         raise EcomGPTError(f"ecomgpt-eval failed (see above); its command was: {' '.join(command)}")
     results = out / "results"
-    _, warnings = make_results([eval_out], results, [label] if label else None)
+    _, warnings = make_results([eval_out], results, [label] if label else None, plot_limited=True)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     table = (results / "table4_unseen.md").read_text(encoding="utf-8")

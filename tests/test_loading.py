@@ -129,3 +129,35 @@ def test_lm_eval_cli_shows_no_traceback_for_bad_data(broken_copy):
     assert result.returncode != 0
     assert "test.json:7: malformed JSON" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_invalid_utf8_names_file_and_line(broken_copy):
+    path = broken_copy / TEST_JSON
+    data = path.read_bytes().split(b"\n")
+    data[8] = data[8][:10] + b"\xff\xfe" + data[8][10:]
+    path.write_bytes(b"\n".join(data))
+    with pytest.raises(EvalDataError, match=r"test\.json:9: not valid UTF-8 \(byte 0xff\)"):
+        read_records(FOLDER)
+    meta = broken_copy / "ABSA/tasks/EN-ABSA-CLS-review_topic_category/meta-info.json"
+    meta.write_bytes(meta.read_bytes().replace(b'"defi"', b'"d\xe9fi"', 1))
+    with pytest.raises(SystemExit, match=r"meta-info\.json:\d+: not valid UTF-8"):
+        load_docs(FOLDER)
+
+
+def test_gold_label_outside_the_label_list_is_counted_and_named(broken_copy, caplog):
+    from ecom_tasks.utils import build_docs
+
+    path = broken_copy / TEST_JSON
+    lines = path.read_text(encoding="utf-8").split("\n")
+    for number in (3, 7):
+        record = json.loads(lines[number - 1])
+        record["labels"]["default"] = ["Not A Topic"]
+        lines[number - 1] = json.dumps(record)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with caplog.at_level("WARNING", logger="ecom_tasks"):
+        docs = build_docs(FOLDER)
+    assert len(docs) == 500
+    warning = [r.getMessage() for r in caplog.records if "not in the task's label list" in r.getMessage()]
+    assert len(warning) == 1
+    assert "2 gold label(s)" in warning[0] and "3: 'Not A Topic'" in warning[0] and "7: 'Not A Topic'" in warning[0]
+    assert "Not A Topic" not in docs[2]["prompt"]  # which is why it is reported

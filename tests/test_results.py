@@ -151,3 +151,65 @@ def test_plots_are_written_and_show_every_model(tmp_path):
     assert axis.get_legend_handles_labels()[1] == ["1b7", "560m"]
     line_560m = next(line for line in axis.get_lines() if line.get_label() == "560m")
     assert list(line_560m.get_xdata()) == [10, 40] and list(line_560m.get_ydata()) == [10.0, 20.0]
+
+
+def test_a_shared_output_folder_gives_one_row_per_model(tmp_path):
+    shared = tmp_path / "runs"
+    fake_run(shared, uniform(10.0), model="org/model-a")
+    fake_run(shared, uniform(20.0), model="model-b")
+    runs, _ = make_results([shared], tmp_path / "out")
+    assert sorted(r.label for r in runs) == ["model-a", "model-b"]
+    rows = list(csv.DictReader((tmp_path / "out" / "table4_unseen.csv").open(encoding="utf-8")))
+    mine = {r["model"]: r["Unseen Dataset ROUGE-L"] for r in rows if r["source"] == "this run"}
+    assert mine == {"model-a": "10.00", "model-b": "20.00"}
+    with pytest.raises(ResultsError, match="give one per run, in this order"):
+        make_results([shared], tmp_path / "out2", ["only-one"])
+
+
+def test_a_limit_run_is_marked_warned_and_kept_out_of_the_plots(tmp_path):
+    limited = fake_run(tmp_path / "limited", uniform(30.0), model="small")
+    file = next(limited.rglob("results_*.json"))
+    data = json.loads(file.read_text())
+    data["config"]["limit"] = 5
+    file.write_text(json.dumps(data))
+    full = fake_run(tmp_path / "full", uniform(40.0), model="big")
+    runs, warnings = make_results([limited, full], tmp_path / "out")
+    assert [r.label for r in runs] == ["small (limit 5)", "big"]
+    assert any("--limit 5" in w and "left out of the plots" in w for w in warnings)
+    for name in ("table4_unseen", "tasks", "paradigm", "language"):
+        assert "small (limit 5)" in (tmp_path / "out" / f"{name}.md").read_text(encoding="utf-8")
+    figure = bar_chart([r for r in runs if r.limit is None])
+    assert [t.get_text() for t in figure.axes[0].get_legend().get_texts()] == ["big"]
+    runs, _ = make_results([limited], tmp_path / "out3", ["mine"])
+    assert runs[0].label == "mine (limit 5)"
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"[]", "a JSON list, not an object"),
+    (b'{"results": []}', "'results' is list, not an object"),
+    (b'{"config": {}}', "'results' is missing"),
+    (b'{"results": {}, "config": 3}', "'config' is a int"),
+    (b'{"results": {"a": "\xff"}}', "not valid UTF-8"),
+    (b'{"results": ', "not JSON"),
+])
+def test_malformed_results_files_are_named(tmp_path, content, message):
+    folder = tmp_path / "run" / "m"
+    folder.mkdir(parents=True)
+    (folder / "results_x.json").write_bytes(content)
+    with pytest.raises(ResultsError, match=message) as error:
+        read_run(tmp_path / "run")
+    assert "results_x.json" in str(error.value)
+
+
+def test_config_null_is_read_and_non_finite_scores_are_warned_and_missing(tmp_path):
+    run = fake_run(tmp_path / "run", uniform(5.0))
+    file = next(run.rglob("results_*.json"))
+    data = json.loads(file.read_text())
+    data["config"] = None
+    data["results"]["ecom_lenovo_ner"]["micro_f1,none"] = float("nan")
+    data["results"]["ecom_openbg_item_align"]["rouge_l,none"] = float("inf")
+    file.write_text(json.dumps(data))
+    read = read_run(run)
+    assert "micro_f1" not in read.scores["ecom_lenovo_ner"] and "rouge_l" not in read.scores["ecom_openbg_item_align"]
+    assert any("ecom_lenovo_ner micro_f1 is nan" in w for w in read.warnings)
+    assert any("ecom_openbg_item_align rouge_l is inf" in w for w in read.warnings)
