@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
 from ecom_tasks import TASKS_DIR
 from ecom_tasks.data import EvalDataError
 from ecomgpt_core.errors import EcomGPTError, run_command
+from ecomgpt_core.files import write_atomic
+from ecomgpt_core.openai_client import redact
 
 LM_EVAL_SUBCOMMANDS = ("run", "ls", "validate")
 
@@ -52,10 +55,61 @@ def eval_main(argv: list[str] | None = None) -> int:
         os.environ[USAGE_DIR_VAR] = str(Path(output_path).parent if output_path.endswith(".json") else output_path)
     def work() -> int:
         sys.argv = ["ecomgpt-eval", *_with_include_path(list(argv))]
-        cli_evaluate()
+        try:
+            cli_evaluate()
+        finally:
+            if output_path:
+                _redact_outputs(Path(output_path))
+        if output_path:
+            print(f"ecomgpt-eval: wrote results and samples under {output_path}")
         return 0
 
+    _redact_terminal_and_logs()
     return run_command("ecomgpt-eval", work)
+
+
+class _RedactingStream:
+    """A text stream that writes everything through `redact` (lm-eval prints its model_args)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(redact(text))
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _redact_terminal_and_logs() -> None:
+    """Keys and passwords in URLs reach neither the terminal nor any log record of this process."""
+    if not isinstance(sys.stdout, _RedactingStream):
+        sys.stdout, sys.stderr = _RedactingStream(sys.stdout), _RedactingStream(sys.stderr)
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "redacting", False):
+        return
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        return record
+
+    factory.redacting = True
+    logging.setLogRecordFactory(factory)
+
+
+def _redact_outputs(root: Path) -> None:
+    """lm-eval writes model_args (a base_url with a password, say) into its results and samples files: rewrite
+    any such file without them."""
+    files = [root] if root.is_file() else [*root.rglob("results_*.json"), *root.rglob("samples_*.jsonl")]
+    for file in files:
+        text = file.read_text(encoding="utf-8", errors="surrogateescape")
+        clean = redact(text)
+        if clean != text:
+            write_atomic(file, clean.encode("utf-8", errors="surrogateescape"))
 
 
 def main(argv: list[str] | None = None) -> int:

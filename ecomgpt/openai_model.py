@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import lm_eval.models  # noqa: F401 - lm-eval loads its built-in models only while its registry is empty
@@ -32,11 +33,12 @@ class EcomOpenAI(LM):
                  num_concurrent: int = 4, requests_per_minute: float | None = None,
                  tokens_per_minute: float | None = None, max_retries: int = 6, timeout: float = 60.0,
                  cache_dir: str | None = None, price_table: str | None = None, usage_path: str | None = None,
+                 retry_filtered: bool = False,
                  **_lm_eval_extras):  # batch_size, device, ... that lm-eval passes to every model
         super().__init__()
         self.model_name, self.system_prompt = str(model), system_prompt
         self.runner = ChatRunner(self.model_name, base_url, num_concurrent, requests_per_minute, tokens_per_minute,
-                                 max_retries, timeout, cache_dir, price_table)
+                                 max_retries, timeout, cache_dir, price_table, retry_filtered=retry_filtered)
         usage_dir = os.environ.get(USAGE_DIR_VAR)
         default = Path(usage_dir) if usage_dir else Path(cache_dir or cache_root())
         self.usage_path = Path(usage_path) if usage_path else default / f"usage_{re.sub(r'[^A-Za-z0-9._-]', '_', self.model_name)}.json"
@@ -51,11 +53,15 @@ class EcomOpenAI(LM):
             prompt, gen_kwargs = instance.args
             until = gen_kwargs.get("until") or []
             chats.append(ChatRequest(self.messages(prompt), int(gen_kwargs.get("max_gen_toks", DEFAULT_MAX_TOKENS)),
-                                     [until] if isinstance(until, str) else list(until), instance.task_name or ""))
+                                     [until] if isinstance(until, str) else list(until), instance.task_name or "",
+                                     instance.doc_id))
         try:
             answers = self.runner.run(chats, desc="generate_until")
         finally:
             self.runner.write_usage(self.usage_path)
+            summary = self.runner.outcome_summary()
+            if summary:
+                print(f"ecomgpt-openai: {summary}", file=sys.stderr, flush=True)
         for instance, answer in zip(requests, answers, strict=True):
             self.cache_hook.add_partial("generate_until", instance.args, answer)
         return answers

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -53,29 +54,67 @@ def request_key(base_url: str, model: str, messages: list[dict], params: dict) -
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+SECRET_PATTERNS = (
+    (re.compile(r"(Bearer\s+)[^\s\"',]+", re.IGNORECASE), r"\1***"),
+    (re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}"), "sk-***"),
+    (re.compile(r"(://[^/\s:@]+):[^@/\s]+@"), r"\1:***@"),  # a password inside a URL
+)
+
+
+def redact(text: str) -> str:
+    """`text` without the API key (from OPENAI_API_KEY), bearer tokens or passwords inside URLs: every message,
+    file and log line that the project writes goes through this."""
+    text = str(text)
+    key = os.environ.get(API_KEY_VAR, "")
+    if len(key) >= 6:
+        text = text.replace(key, "***")
+    for pattern, replacement in SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+# finish_reason values of answers that are not answers: scored as an empty prediction, counted and reported, and
+# asked again with retry_filtered. `no_choices` / `no_content` are ours (an empty `choices`, a null `content`).
+FILTERED = ("content_filter", "no_choices", "no_content")
+TRUNCATED = "length"
+
+
+class CacheError(EcomGPTError):
+    """The answer cache file cannot be used."""
+
+
 class AnswerCache:
-    """SQLite rows (key -> answer, usage). Each answer is committed as soon as it arrives."""
+    """SQLite rows (key -> answer, finish_reason, usage). Each answer is committed as soon as it arrives."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, model TEXT, request TEXT, "
-                         "answer TEXT, prompt_tokens INTEGER, completion_tokens INTEGER)")
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, model TEXT, request TEXT, "
+                             "answer TEXT, prompt_tokens INTEGER, completion_tokens INTEGER, finish_reason TEXT)")
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(answers)")}
+            if "finish_reason" not in columns:  # a cache written before finish reasons were kept
+                self._db.execute("ALTER TABLE answers ADD COLUMN finish_reason TEXT")
+        except sqlite3.DatabaseError as error:
+            raise CacheError(f"{self.path}: not a usable answer cache ({error}). Move it aside or delete it "
+                             "(its answers are then requested, and paid for, again), or pass another cache_dir") from None
 
-    def get(self, key: str) -> tuple[str, int, int] | None:
+    def get(self, key: str) -> tuple[str, int, int, str] | None:
         with self._lock:
-            row = self._db.execute("SELECT answer, prompt_tokens, completion_tokens FROM answers WHERE key = ?",
-                                   (key,)).fetchone()
-        return tuple(row) if row else None
+            row = self._db.execute("SELECT answer, prompt_tokens, completion_tokens, finish_reason FROM answers "
+                                   "WHERE key = ?", (key,)).fetchone()
+        return (row[0], row[1], row[2], row[3] or "stop") if row else None
 
-    def put(self, key: str, model: str, request: dict, answer: str, prompt_tokens: int, completion_tokens: int):
+    def put(self, key: str, model: str, request: dict, answer: str, prompt_tokens: int, completion_tokens: int,
+            finish_reason: str = "stop"):
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?)",
+            self._db.execute("INSERT OR REPLACE INTO answers (key, model, request, answer, prompt_tokens, "
+                             "completion_tokens, finish_reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
                              (key, model, json.dumps(request, ensure_ascii=False), answer, prompt_tokens,
-                              completion_tokens))
+                              completion_tokens, finish_reason))
 
     def __len__(self) -> int:
         with self._lock:
@@ -128,6 +167,8 @@ class Usage:
     cached_prompt_tokens: int = 0
     cached_completion_tokens: int = 0
     cached: int = 0
+    filtered: int = 0  # answers that are not answers (content filter, refusal, no choices), billed or cached
+    truncated: int = 0  # answers cut at max_tokens (finish_reason "length")
 
 
 @dataclass
@@ -136,28 +177,65 @@ class ChatRequest:
     max_tokens: int
     stop: list[str] = field(default_factory=list)
     label: str = ""  # the task it belongs to, for usage accounting
+    doc_id: int | None = None  # the document it answers, for error reports
+
+
+class AuthenticationFailed(EcomGPTError):
+    """The server refused the key: nothing more is sent."""
 
 
 class RequestsFailed(EcomGPTError):
     pass
 
 
+class DeadlineExceeded(Exception):
+    """A request did not finish within its deadline (the client's own timeout bounds each read, not the whole)."""
+
+
+def run_with_deadline(work: Callable[[], object], seconds: float):
+    """`work()`, or DeadlineExceeded after `seconds`. The request runs in a daemon thread that is abandoned at
+    the deadline: neither httpx nor the openai client bounds a whole request (a server that sends one byte a
+    second keeps every read alive), and a thread cannot be stopped from outside."""
+    outcome: dict = {}
+    done = threading.Event()
+
+    def target():
+        try:
+            outcome["value"] = work()
+        except BaseException as error:  # noqa: BLE001 - handed to the caller below
+            outcome["error"] = error
+        finally:
+            done.set()
+
+    threading.Thread(target=target, daemon=True).start()
+    if not done.wait(seconds):
+        raise DeadlineExceeded(f"no complete answer within {seconds:.0f} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 class ChatRunner:
     def __init__(self, model: str, base_url: str | None = None, num_concurrent: int = 4,
                  requests_per_minute: float | None = None, tokens_per_minute: float | None = None,
                  max_retries: int = 6, timeout: float = 60.0, cache_dir: str | Path | None = None,
-                 price_table: str | Path | None = None, temperature: float = 0.0, dry_run: bool = False):
+                 price_table: str | Path | None = None, temperature: float = 0.0, dry_run: bool = False,
+                 retry_filtered: bool = False):
         import openai
 
         api_key = os.environ.get(API_KEY_VAR)
         if not api_key:
             if base_url is None and not dry_run:
-                raise ValueError(f"set {API_KEY_VAR} (the only place the key is read from) to call OpenAI")
+                raise EcomGPTError(f"set {API_KEY_VAR} (the only place the key is read from) to call OpenAI")
             api_key = "no-key"  # OpenAI-compatible servers such as vLLM accept any key
         self.model, self.base_url = model, base_url or "https://api.openai.com/v1"
         self.client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=int(max_retries),
                                     timeout=float(timeout))
         self.num_concurrent, self.temperature = max(1, int(num_concurrent)), float(temperature)
+        self.retry_filtered = str(retry_filtered).lower() in ("1", "true", "yes")
+        # the whole request, the client's own retries and back-off (at most 8 s each) included
+        self.deadline = float(timeout) * (int(max_retries) + 1) + 8.0 * int(max_retries)
+        self._stop = threading.Event()
         self.limiter = RateLimiter(requests_per_minute, tokens_per_minute)
         self.cache = AnswerCache(Path(cache_dir or cache_root()) / "answers.sqlite")
         self.prices = dict(DEFAULT_PRICES)
@@ -172,21 +250,39 @@ class ChatRunner:
     def key(self, request: ChatRequest) -> str:
         return request_key(self.base_url, self.model, request.messages, self.params(request))
 
+    def _count_outcome(self, label: str, finish_reason: str) -> None:
+        with self._usage_lock:
+            u = self.usage[label]
+            u.filtered += finish_reason in FILTERED
+            u.truncated += finish_reason == TRUNCATED
+
     def _call(self, request: ChatRequest, key: str) -> str:
+        if self._stop.is_set():
+            raise AuthenticationFailed("not sent: the server refused the key")
         params = self.params(request)
         self.limiter.acquire(estimate_tokens(request.messages, request.max_tokens))
-        response = self.client.chat.completions.create(model=self.model, messages=request.messages, **params)
-        answer = response.choices[0].message.content or ""
+        response = run_with_deadline(
+            lambda: self.client.chat.completions.create(model=self.model, messages=request.messages, **params),
+            self.deadline)
+        if not response.choices:
+            answer, finish_reason = "", "no_choices"
+        else:
+            choice = response.choices[0]
+            answer = choice.message.content if choice.message else None
+            finish_reason = choice.finish_reason or "stop"
+            if answer is None:
+                answer, finish_reason = "", finish_reason if finish_reason in FILTERED else "no_content"
         usage = response.usage
         prompt_tokens = usage.prompt_tokens if usage else 0
         completion_tokens = usage.completion_tokens if usage else 0
         self.cache.put(key, self.model, {"messages": request.messages, **params}, answer, prompt_tokens,
-                       completion_tokens)
+                       completion_tokens, finish_reason)
         with self._usage_lock:
             u = self.usage[request.label]
             u.prompt_tokens += prompt_tokens
             u.completion_tokens += completion_tokens
             u.calls += 1
+        self._count_outcome(request.label, finish_reason)
         return answer
 
     def run(self, requests: Sequence[ChatRequest], desc: str = "requests") -> list[str]:
@@ -197,7 +293,9 @@ class ChatRunner:
         todo: dict[str, ChatRequest] = {}
         for key, request in zip(keys, requests, strict=True):
             hit = self.cache.get(key)
-            if hit is not None:
+            if hit is not None and not (self.retry_filtered and hit[3] in FILTERED):
+                if key not in answers:
+                    self._count_outcome(request.label, hit[3])
                 answers[key] = hit[0]
                 with self._usage_lock:
                     u = self.usage[request.label]
@@ -206,23 +304,62 @@ class ChatRunner:
                     u.cached_completion_tokens += hit[2]
             elif key not in answers:
                 todo.setdefault(key, request)
-        failures: list[str] = []
+        failures: dict[str, list] = {}  # kind -> [count, first request, first message]
         if todo:
             with ThreadPoolExecutor(self.num_concurrent) as pool, \
                     tqdm(total=len(todo), desc=f"{self.model} {desc}", unit="call") as bar:
-                futures = {pool.submit(self._call, request, key): key for key, request in todo.items()}
+                futures = {pool.submit(self._call, request, key): (key, request) for key, request in todo.items()}
                 for future in as_completed(futures):
+                    key, request = futures[future]
                     try:
-                        answers[futures[future]] = future.result()
+                        answers[key] = future.result()
                     except Exception as error:  # noqa: BLE001 - every failure is reported below, none is lost
-                        failures.append(f"{type(error).__name__}: {error}")
+                        self._note_failure(failures, error, request)
                     bar.update(1)
         if failures:
-            raise RequestsFailed(
-                f"{len(failures)} of {len(todo)} requests to {self.model} failed after {self.client.max_retries} "
-                f"retries (first: {failures[0]}). The {len(todo) - len(failures)} finished answers are cached in "
-                f"{self.cache.path}; run the same command again to resume without paying for them twice.")
+            raise self._failure_report(failures, len(todo))
         return [answers[key] for key in keys]
+
+    def _note_failure(self, failures: dict, error: Exception, request: ChatRequest) -> None:
+        import openai
+
+        if isinstance(error, (openai.AuthenticationError, openai.PermissionDeniedError)):
+            self._stop.set()  # the key is refused: send nothing more
+        if isinstance(error, AuthenticationFailed):
+            kind = "not sent"
+        elif isinstance(error, openai.APIStatusError):
+            kind = f"{type(error).__name__} ({error.status_code})"
+        else:
+            kind = type(error).__name__
+        entry = failures.setdefault(kind, [0, request, redact(error)[:300]])
+        entry[0] += 1
+
+    def _failure_report(self, failures: dict, sent: int) -> EcomGPTError:
+        cached = f"The finished answers are cached in {self.cache.path}; run the same command again to resume " \
+                 "without paying for them twice."
+        auth = [k for k in failures if k.startswith(("AuthenticationError", "PermissionDeniedError"))]
+        if auth:
+            skipped = failures.get("not sent", [0])[0]
+            return AuthenticationFailed(
+                f"{redact(self.base_url)} refused the key ({auth[0]}: {failures[auth[0]][2]}); check {API_KEY_VAR}. "
+                f"The run stopped at once: {skipped} request(s) were not sent. {cached}")
+        kinds = "; ".join(f"{kind} x{count}, first in task {request.label or '-'} doc "
+                          f"{'-' if request.doc_id is None else request.doc_id}: {message}"
+                          for kind, (count, request, message) in failures.items())
+        total = sum(count for count, _, _ in failures.values())
+        return RequestsFailed(f"{total} of {sent} requests to {self.model} failed after {self.client.max_retries} "
+                              f"retries ({kinds}). {cached}")
+
+    def outcome_summary(self) -> str | None:
+        """One line on answers that are not answers, or None when there were none."""
+        filtered = {label or "-": u.filtered for label, u in sorted(self.usage.items()) if u.filtered}
+        truncated = {label or "-": u.truncated for label, u in sorted(self.usage.items()) if u.truncated}
+        if not filtered and not truncated:
+            return None
+        return (f"{sum(filtered.values())} answer(s) were filtered or refused (scored as empty predictions"
+                f"{'; retried with retry_filtered=true' if self.retry_filtered else '; retry_filtered=true asks again'})"
+                f"{' ' + str(filtered) if filtered else ''}, {sum(truncated.values())} were cut at max_tokens"
+                f"{' ' + str(truncated) if truncated else ''}; per task in the usage file")
 
     def dry_run(self, requests: Sequence[ChatRequest]) -> dict:
         """Calls and an upper-bound cost estimate for what `run` would send (cache hits cost nothing)."""
@@ -246,11 +383,13 @@ class ChatRunner:
             tasks[label or "-"] = {**u.__dict__, "cost_usd": self.cost(u.prompt_tokens, u.completion_tokens)}
         billed_prompt = sum(u.prompt_tokens for u in self.usage.values())
         billed_completion = sum(u.completion_tokens for u in self.usage.values())
-        return {"model": self.model, "base_url": self.base_url, "prices_usd_per_1m_tokens": self.prices.get(self.model),
+        return {"model": self.model, "base_url": redact(self.base_url), "prices_usd_per_1m_tokens": self.prices.get(self.model),
                 "calls": sum(u.calls for u in self.usage.values()),
                 "cached": sum(u.cached for u in self.usage.values()),
                 "prompt_tokens": billed_prompt, "completion_tokens": billed_completion,
                 "cost_usd": self.cost(billed_prompt, billed_completion), "tasks": tasks,
+                "filtered": sum(u.filtered for u in self.usage.values()),
+                "truncated": sum(u.truncated for u in self.usage.values()),
                 "note": "tokens and cost are what this run was billed; cached_* were served from the cache for free"}
 
     def write_usage(self, path: Path) -> Path:

@@ -77,6 +77,9 @@ def run_build(args: argparse.Namespace) -> int:
     manifest = build(config, args.out, overwrite=args.overwrite, config_dir=config_dir, progress=not args.no_progress)
     totals = manifest["totals"]
     print(f"wrote {args.out}: {totals.get('selected', 0)} instances from {len(manifest['tasks'])} tasks")
+    if manifest["raw_files_differing_from_snapshot"]:
+        print(f"  warning: {len(manifest['raw_files_differing_from_snapshot'])} raw file(s) differ from the snapshots "
+              "their SOURCE.md names (listed in manifest.json; --strict makes this an error)")
     guard = manifest["guard"]
     if guard.get("disabled"):
         print("  held-out guard: DISABLED (--unsafe-no-guard); never train on this for a held-out evaluation")

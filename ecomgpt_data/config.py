@@ -62,6 +62,8 @@ class MixtureConfig:
                                                "output)", metavar="N")
     on_error: str = option("raise", "a malformed raw record stops the build naming file:line (raise), or is "
                                     "skipped and counted (skip)", choices=("raise", "skip"))
+    strict: bool = option(False, "a shipped source's file that differs from the snapshot its SOURCE.md names is an "
+                                 "error, not a warning", off="--no-strict")
     quality_model: str | None = option(None, "a Hugging Face text-classification model for the quality filter "
                                              "(off by default)", metavar="M")
     quality_label: str | None = option(None, "the quality model's label that means 'keep'", metavar="L")

@@ -10,9 +10,13 @@ config give a byte-identical `mixture.jsonl`.
 from __future__ import annotations
 
 import json
+import logging
 import random
+import re
+import zipfile
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from importlib import resources
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,6 +26,7 @@ from tqdm.auto import tqdm
 from ecom_tasks.data import EvalDataError, eval_dir
 from ecomgpt_data.atomic_tasks import BuildContext, Example, TaskSpec
 from ecomgpt_data.config import MixtureConfig
+from ecomgpt_data import outputs
 from ecomgpt_data.errors import BuildError
 from ecomgpt_data.filters import QualityFilter, RuleFilter, hf_quality_filter
 from ecomgpt_data.guard import RULES, HeldOutGuard, check_source_identity
@@ -29,7 +34,6 @@ from ecomgpt_data.instructions import RESPONSE_SEPARATOR, make_instruction
 from ecomgpt_data.pseudo import pseudo_sources
 from ecomgpt_data.records import Malformed, RawDataError, Record, Skipped
 from ecomgpt_data.sampling import BoundedSample
-from ecomgpt_core.errors import EcomGPTError
 from ecomgpt_core.files import exclusive_lock, published_dir
 from ecomgpt_core.hashing import seeded_int, sha256_of
 from ecomgpt_core.locations import raw_dir
@@ -38,6 +42,7 @@ from ecomgpt_data.sources.jsonl import jsonl_source
 
 POOL_SIZE = 64  # earlier records of a source kept for negatives and distractors
 COLUMNS = ("id", "task", "source", "paradigm", "lang", "cot", "strategy", "prompt", "response")
+logger = logging.getLogger("ecomgpt_data")
 MALFORMED_SHOWN = 20
 GUARD_EXAMPLES = 30  # dropped (training text, held-out text) pairs kept in the manifest
 
@@ -91,6 +96,45 @@ def resolve_eval_dir(config: MixtureConfig) -> Path:
                          "without the guard (never for real training data).") from None
 
 
+SURROGATE = re.compile("[\ud800-\udfff]")  # what errors="surrogateescape" makes of bytes that are not UTF-8
+
+
+def undamaged(items: Iterable, root: Path) -> Iterator:
+    """A source's items, with a record holding bytes that are not UTF-8 turned into a `Malformed` naming it (so
+    `--on-error skip` skips and counts it), and a damaged zip archive into a BuildError naming the folder."""
+    try:
+        for item in items:
+            if isinstance(item, Record) and any(SURROGATE.search(t) for t in item.texts() if t):
+                yield Malformed(item.id, "not valid UTF-8")
+            else:
+                yield item
+    except zipfile.BadZipFile as error:
+        raise BuildError(f"{root}: a zip archive is damaged ({error}); re-download it (its SOURCE.md names the "
+                         "snapshot)") from None
+
+
+def known_raw_files() -> dict[str, dict[str, dict]]:
+    """SHA-256 and size of every file of the shipped sources, as their SOURCE.md snapshots have them."""
+    return json.loads(resources.files("ecomgpt_data.sources").joinpath("raw_files.json").read_text(encoding="utf-8"))
+
+
+def raw_file_differences(source: Source, hashes: dict[str, str], sizes: dict[str, int]) -> list[str]:
+    """What differs between a shipped source's files and the snapshot (empty for unknown sources)."""
+    expected = known_raw_files().get(source.name)
+    if expected is None:
+        return []
+    found = []
+    for name, want in expected.items():
+        if name not in hashes:
+            continue
+        if sizes[name] != want["size"]:
+            found.append(f"{source.name}/{name}: {sizes[name]:,} bytes, the snapshot has {want['size']:,}")
+        elif hashes[name] != want["sha256"]:
+            found.append(f"{source.name}/{name}: same size but different content (sha256 {hashes[name][:12]}..., "
+                         f"the snapshot has {want['sha256'][:12]}...)")
+    return found
+
+
 def checked_input_files(source: Source, root: Path, eval_dir: Path | None) -> dict[str, str]:
     """The SHA-256 of each of a source's input files (for the manifest), after checking that they exist and
     that the source is not a held-out evaluation dataset."""
@@ -126,6 +170,7 @@ class MixtureBuilder:
         self.guard: HeldOutGuard | None = None
         self.guard_counts: Counter = Counter()  # dropped records per guard rule
         self.guard_examples: list[dict] = []
+        self.raw_differences: list[str] = []  # shipped sources' files that differ from their snapshots
         self.eval_dir: Path | None = None
 
     # -- instances -----------------------------------------------------------------------------------------
@@ -194,7 +239,7 @@ class MixtureBuilder:
         malformed: list[str] = []
         items = tqdm(source.read(root), desc=source.name, unit=" records", disable=not self.progress,
                      mininterval=1.0, leave=False)
-        for item in items:
+        for item in undamaged(items, root):
             if isinstance(item, Malformed):
                 where = f"{root / item.origin if source.folder else item.origin}"
                 if config.on_error == "raise":
@@ -221,6 +266,10 @@ class MixtureBuilder:
                         self.offer(state, example)
             if not held_out:
                 pool.append(item)
+        if counts["records"] == 0:
+            raise BuildError(f"source {source.name} yielded no record from {root} ({counts['malformed']} malformed, "
+                             f"skipped {dict(skipped)}); a file may be empty or damaged: compare it with the snapshot "
+                             "its SOURCE.md names, or leave the source out with --drop-source")
         report.update(records=counts["records"], malformed=counts["malformed"], malformed_examples=malformed,
                       skipped=dict(sorted(skipped.items())), guard_dropped_records=counts["guard_dropped_records"])
 
@@ -250,6 +299,16 @@ class MixtureBuilder:
             self.eval_dir = resolve_eval_dir(config)
         file_hashes = {name: checked_input_files(self.sources[name], roots[name], self.eval_dir)
                        for name in sorted(roots)}
+        for name in sorted(roots):
+            sizes = {rel: (roots[name] / rel).stat().st_size for rel in file_hashes[name]} if self.sources[name].folder \
+                else {}
+            self.raw_differences += raw_file_differences(self.sources[name], file_hashes[name], sizes)
+        if self.raw_differences:
+            listed = "; ".join(self.raw_differences)
+            if config.strict:
+                raise BuildError(f"raw files differ from their snapshots (--strict): {listed}")
+            for difference in self.raw_differences:
+                logger.warning("raw file differs from its snapshot: %s", difference)
         if not config.unsafe_no_guard:
             self.guard = HeldOutGuard.from_eval_dir(self.eval_dir)
 
@@ -291,6 +350,7 @@ class MixtureBuilder:
             "totals": dict(sorted(totals.items())),
             "tasks": tasks,
             "sources": source_reports,
+            "raw_files_differing_from_snapshot": self.raw_differences,
             "guard": ({"eval_dir": str(self.eval_dir), **self.guard.summary(),
                        "dropped_records_by_rule": {rule: self.guard_counts[rule] for rule in RULES},
                        "dropped_examples": self.guard_examples} if self.guard
@@ -307,34 +367,9 @@ def is_mixture_folder(path: Path) -> bool:
     return isinstance(manifest, dict) and manifest.get("columns") == list(COLUMNS) and "task_order" in manifest
 
 
-def protected_folders(config: MixtureConfig) -> dict[Path, str]:
-    """Folders a build must never replace or write into: the working directory, and the data it reads."""
-    found = {Path.cwd().resolve(): "the working directory"}
-    for explicit, resolve, what in ((config.raw_dir, raw_dir, "the raw data folder"),
-                                    (config.eval_dir, None, "the evaluation folder")):
-        try:
-            folder = Path(explicit) if explicit else (resolve() if resolve else eval_dir())
-        except EcomGPTError:
-            continue
-        found[folder.resolve()] = what
-    return found
-
-
 def check_output(out: Path, config: MixtureConfig, overwrite: bool) -> None:
-    """Refuse, before any work, an output that exists (without --overwrite), that is not this tool's own
-    output (with --overwrite), or that is, contains or lies inside a folder the build must not touch."""
-    target = Path(out).resolve()
-    for folder, what in protected_folders(config).items():
-        inside = folder in target.parents and what != "the working directory"  # a new folder under cwd is fine
-        if target == folder or target in folder.parents or inside:
-            relation = "is" if target == folder else "contains" if target in folder.parents else "lies inside"
-            raise BuildError(f"--out {out} {relation} {what} ({folder}); choose a new folder for the mixture")
-    if target.exists():
-        if not overwrite:
-            raise BuildError(f"{out} exists; pass --overwrite to replace it")
-        if not is_mixture_folder(target):
-            raise BuildError(f"--overwrite replaces only a folder written by `ecomgpt-data build` (with its "
-                             f"manifest.json); {out} is not one. Choose a new --out or remove it yourself")
+    """A build's output check (see `ecomgpt_data.outputs.check_output`)."""
+    outputs.check_output(out, config.raw_dir, config.eval_dir, overwrite, is_mixture_folder, "ecomgpt-data build")
 
 
 def write_mixture(rows: list[dict], manifest: dict, out: Path, overwrite: bool = False) -> Path:

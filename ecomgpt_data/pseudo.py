@@ -20,6 +20,7 @@ from pathlib import Path
 from ecomgpt_data import atomic_tasks as at
 from ecomgpt_data.atomic_tasks import TaskSpec
 from ecomgpt_data.errors import BuildError
+from ecomgpt_data.outputs import check_output
 from ecomgpt_data.records import Malformed, Record
 from ecomgpt_data.sampling import BoundedSample
 from ecomgpt_core.files import published_dir
@@ -83,6 +84,8 @@ def pseudo_label(out: Path, model: str, raw_dir: str | None = None, tasks: list[
     if unknown:
         raise BuildError(f"unknown pseudo task(s) {sorted(unknown)}; known: {[t.name for t in PSEUDO_TASKS]}")
     raw = resolve_raw_dir(raw_dir)
+    if not dry_run:  # before any paid call: a rerun may replace its own output, nothing else
+        check_output(Path(out), str(raw), None, True, is_pseudo_folder, "ecomgpt-data pseudo-label")
     registry = load_sources()
     picked: dict[str, list[Record]] = {}
     for source_name in sorted({t.source for t in chosen}):
@@ -123,6 +126,15 @@ def pseudo_label(out: Path, model: str, raw_dir: str | None = None, tasks: list[
         (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
                                                encoding="utf-8")
     return manifest
+
+
+def is_pseudo_folder(path: Path) -> bool:
+    """Whether `path` holds a `pseudo-label` output (its manifest names the model and the tasks)."""
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and {"model", "tasks", "per_task"} <= manifest.keys()
 
 
 def pseudo_sources(folder: Path) -> list[Source]:

@@ -128,7 +128,7 @@ def tagged_blocks(path: Path, root: Path, separator: str | None) -> Iterator[tup
     tags: list[str] = []
     first = 0
     bad: Malformed | None = None
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
         for number, raw in enumerate(handle, 1):
             line = raw.rstrip("\r\n")
             if not line.strip():

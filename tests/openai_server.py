@@ -18,8 +18,9 @@ FAULTS = ("429", "500", "drop", "hang", "slow", None, None, None)
 
 
 class FakeOpenAI:
-    def __init__(self, faults=FAULTS, hang_seconds: float = 2.5, answer=None):
+    def __init__(self, faults=FAULTS, hang_seconds: float = 2.5, answer=None, respond=None):
         self.faults, self.hang_seconds = faults, hang_seconds
+        self.respond = respond  # respond(handler, body) -> True when it answered the request itself
         self.answer = answer or (lambda messages: "None")
         self.attempts: Counter = Counter()
         self.successes: Counter = Counter()
@@ -46,6 +47,11 @@ class FakeOpenAI:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.api_keys.add(self.headers.get("Authorization", ""))
+                if server.respond is not None:
+                    with server.lock:
+                        server.attempts["custom"] += 1
+                    if server.respond(self, body):
+                        return
                 key = hashlib.sha256(json.dumps({k: body.get(k) for k in ("model", "messages", "max_tokens", "stop")},
                                                 sort_keys=True).encode()).hexdigest()
                 with server.lock:

@@ -54,7 +54,7 @@ def test_overwrite_replaces_only_a_mixture_and_refuses_before_building(raw_fixtu
     started = time.perf_counter()
     code = data_main(["build", "--raw-dir", str(raw_fixture_dir), "--out", str(other), "--overwrite",
                       "--no-progress"])
-    assert code == 2 and "is not one" in capsys.readouterr().err
+    assert code == 2 and "is not a folder written by" in capsys.readouterr().err
     assert (other / "a.txt").read_text() == "mine"
     assert time.perf_counter() - started < 5  # refused before reading any source
     out = tmp_path / "mix"
@@ -110,3 +110,16 @@ def test_stale_staging_of_a_killed_run_is_removed(raw_fixture_dir, tmp_path):
     (stale / "mixture.jsonl").write_text("half\n")
     make(raw_fixture_dir, tmp_path / "mix")
     assert not stale.exists()
+
+
+def test_pseudo_label_never_replaces_a_folder_that_is_not_its_own(raw_fixture_dir, tmp_path):
+    from ecomgpt_data.pseudo import pseudo_label
+
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "a.txt").write_text("mine")
+    with pytest.raises(BuildError, match="is not a folder written by `ecomgpt-data pseudo-label`"):
+        pseudo_label(other, "fake-gpt", raw_dir=str(raw_fixture_dir), base_url="http://127.0.0.1:9/v1")
+    assert (other / "a.txt").read_text() == "mine"
+    with pytest.raises(BuildError, match="is the raw data folder"):
+        pseudo_label(raw_fixture_dir, "fake-gpt", raw_dir=str(raw_fixture_dir), base_url="http://127.0.0.1:9/v1")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from openai_server import FakeOpenAI
 
+from ecomgpt_core.errors import EcomGPTError
 from ecomgpt_core.openai_client import ChatRequest, ChatRunner, RateLimiter, RequestsFailed
 
 SECRET = "sk-test-DO-NOT-LEAK-4f1c9a"
@@ -145,7 +146,7 @@ def test_rate_limiter_waits_for_the_window():
 
 def test_without_a_key_openai_itself_is_refused(monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    with pytest.raises(ValueError, match="set OPENAI_API_KEY"):
+    with pytest.raises(EcomGPTError, match="set OPENAI_API_KEY"):
         ChatRunner("gpt-4o-mini")
 
 

@@ -19,7 +19,7 @@ def files(root: Path) -> list[Path]:
 
 def read(root: Path):
     path = files(root)[0]
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8", errors="surrogateescape") as handle:
         for number, line in enumerate(handle, 1):
             origin = f"dev.json:{number}"
             if not line.strip():

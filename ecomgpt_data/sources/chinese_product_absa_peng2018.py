@@ -24,7 +24,7 @@ def files(root: Path) -> list[Path]:
 
 
 def _instances(path: Path, root: Path):
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8", errors="surrogateescape") as handle:
         lines = [line.rstrip("\r\n") for line in handle]
     while lines and not lines[-1].strip():
         lines.pop()

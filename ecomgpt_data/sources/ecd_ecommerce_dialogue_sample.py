@@ -34,7 +34,7 @@ def read(root: Path):
     for path in files(root):
         where = path.relative_to(root).as_posix()
         group_origin, context, replies = "", None, []
-        with path.open(encoding="utf-8") as handle:
+        with path.open(encoding="utf-8", errors="surrogateescape") as handle:
             for number, line in enumerate(handle, 1):
                 fields = line.rstrip("\r\n").split("\t")
                 if len(fields) < 3 or fields[0] not in ("0", "1"):

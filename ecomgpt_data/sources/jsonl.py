@@ -58,7 +58,7 @@ def jsonl_source(spec: dict, base: Path | None = None) -> Source:
     description = spec.get("description", name.replace("_", " "))
 
     def read(_root: Path):
-        with path.open(encoding="utf-8") as handle:
+        with path.open(encoding="utf-8", errors="surrogateescape") as handle:
             for number, line in enumerate(handle, 1):
                 if not line.strip():
                     continue

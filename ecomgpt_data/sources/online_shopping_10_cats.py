@@ -28,7 +28,7 @@ def files(root: Path) -> list[Path]:
 
 def read(root: Path):
     with zipfile.ZipFile(root / ARCHIVE) as archive, archive.open(MEMBER) as raw:
-        rows = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""))
+        rows = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline=""))
         where = f"{ARCHIVE}/{MEMBER}"
         header = next(rows, None)
         if header != ["cat", "label", "review"]:

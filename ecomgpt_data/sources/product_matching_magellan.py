@@ -38,7 +38,7 @@ def parse_side(text: str) -> tuple[tuple[str, str], ...]:
 def read(root: Path):
     for path in files(root):
         where = path.relative_to(root).as_posix()
-        with path.open(encoding="utf-8") as handle:
+        with path.open(encoding="utf-8", errors="surrogateescape") as handle:
             for number, line in enumerate(handle, 1):
                 origin = f"{where}:{number}"
                 fields = line.rstrip("\r\n").split("\t")

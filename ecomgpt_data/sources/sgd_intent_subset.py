@@ -25,7 +25,7 @@ def files(root: Path) -> list[Path]:
 
 
 def _schema(root: Path, split: str) -> dict[str, dict]:
-    return {service["service_name"]: service for service in json.loads((root / split / "schema.json").read_text("utf-8"))}
+    return {service["service_name"]: service for service in json.loads((root / split / "schema.json").read_text("utf-8", errors="surrogateescape"))}
 
 
 def _service_domain(service: str) -> str:
@@ -57,7 +57,7 @@ def read(root: Path):
         split = Path(name).parent.name
         schema = schemas.setdefault(split, _schema(root, split))
         try:
-            dialogues = json.loads((root / name).read_text("utf-8"))
+            dialogues = json.loads((root / name).read_text("utf-8", errors="surrogateescape"))
         except json.JSONDecodeError as error:
             yield Malformed(f"{name}:{error.lineno}", f"JSON does not parse: {error.msg}")
             continue

@@ -50,7 +50,7 @@ def _answer(review: str, span: str, indices: str) -> str:
 def read(root: Path):
     for path in files(root):
         where = path.relative_to(root).as_posix()
-        with path.open(encoding="utf-8", newline="") as handle:
+        with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
             rows = csv.DictReader(handle)
             for row in rows:
                 origin = f"{where}:{rows.line_num}"

@@ -18,7 +18,7 @@ def files(root: Path) -> list[Path]:
 
 
 def _rows(root: Path):
-    with files(root)[0].open(encoding="utf-8") as handle:
+    with files(root)[0].open(encoding="utf-8", errors="surrogateescape") as handle:
         for number, line in enumerate(handle, 1):
             yield number, line.rstrip("\r\n").split("\t")
 

@@ -1,0 +1,44 @@
+"""Where a command of `ecomgpt-data` may write: checked before any work. An output never is, contains or lies
+inside a data folder it reads, never is the working directory or one of its ancestors, and an existing one is
+replaced only when asked and only when it holds this tool's own output."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ecom_tasks.data import eval_dir as default_eval_dir
+from ecomgpt_core.errors import EcomGPTError
+from ecomgpt_core.locations import raw_dir as default_raw_dir
+from ecomgpt_data.errors import BuildError
+
+
+def protected_folders(raw_dir: str | None, eval_dir: str | None) -> dict[Path, str]:
+    """Folders an output must never replace or write into: the working directory, and the data folders."""
+    found = {Path.cwd().resolve(): "the working directory"}
+    for explicit, resolve, what in ((raw_dir, default_raw_dir, "the raw data folder"),
+                                    (eval_dir, default_eval_dir, "the evaluation folder")):
+        try:
+            folder = Path(explicit) if explicit else resolve()
+        except EcomGPTError:  # not configured: nothing to protect
+            continue
+        found[folder.resolve()] = what
+    return found
+
+
+def check_output(out: Path, raw_dir: str | None, eval_dir: str | None, replace: bool,
+                 is_own: Callable[[Path], bool], tool: str) -> None:
+    """Refuse an output that is, contains or lies inside a protected folder, or that exists when `replace` is
+    false, or that exists and is not `tool`'s own output (`is_own`)."""
+    target = Path(out).resolve()
+    for folder, what in protected_folders(raw_dir, eval_dir).items():
+        inside = folder in target.parents and what != "the working directory"  # a new folder under cwd is fine
+        if target == folder or target in folder.parents or inside:
+            relation = "is" if target == folder else "contains" if target in folder.parents else "lies inside"
+            raise BuildError(f"--out {out} {relation} {what} ({folder}); choose a new folder")
+    if target.exists():
+        if not replace:
+            raise BuildError(f"{out} exists; pass --overwrite to replace it")
+        if not is_own(target):
+            raise BuildError(f"{out} exists and is not a folder written by `{tool}` (with its manifest.json), so "
+                             "it is not replaced. Choose a new --out or remove it yourself")
