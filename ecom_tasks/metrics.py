@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Sequence
 
 import jieba
@@ -27,11 +28,26 @@ def normalise_prediction(text: str) -> str:
     return text.split(STOP_MARK, 1)[0].strip()
 
 
+def _is_punctuation(char: str) -> bool:
+    return unicodedata.category(char).startswith("P")
+
+
+def _strip_punctuation(token: str) -> str:
+    start, end = 0, len(token)
+    while start < end and _is_punctuation(token[start]):
+        start += 1
+    while end > start and _is_punctuation(token[end - 1]):
+        end -= 1
+    return token[start:end]
+
+
 def rouge_tokens(text: str, lang: str) -> list[str]:
-    """Chinese: jieba.lcut (default dictionary, HMM on) without whitespace tokens; English: whitespace split."""
+    """Chinese: jieba.lcut (default dictionary, HMM on) without whitespace-only and punctuation-only tokens;
+    English: whitespace split, each token stripped of leading and trailing Unicode punctuation, empties dropped
+    (so `Food.` and `Food` are one token)."""
     if lang == "zh":
-        return [token for token in jieba.lcut(text) if token.strip()]
-    return text.split()
+        return [token for token in jieba.lcut(text) if token.strip() and not all(map(_is_punctuation, token.strip()))]
+    return [token for token in map(_strip_punctuation, text.split()) if token]
 
 
 def rouge_l(prediction: str, reference: str, lang: str) -> float:
@@ -95,8 +111,8 @@ def aggregate_macro_f1(precision_recall: Sequence[Sequence[float]]) -> float:
 # --- NER: (type, value) pairs --------------------------------------------------------------------
 
 def ner_pairs(text: str) -> set[tuple[str, str]]:
-    """Lines `Type: v1, v2` (split at the first ": ", values on ", ") -> (type, value) pairs; `None` and
-    empty values are dropped, and so are lines without ": "."""
+    """Lines `Type: v1, v2` (split at the first ": ", values on ", ", each stripped of a trailing `.`/`。`) ->
+    (type, value) pairs; `None` and empty values are dropped, and so are lines without ": "."""
     pairs = set()
     for line in text.split("\n"):
         if ": " not in line:
@@ -105,6 +121,8 @@ def ner_pairs(text: str) -> set[tuple[str, str]]:
         entity_type = entity_type.strip()
         for value in values.split(", "):
             value = value.strip()
+            if value.endswith(_TRAILING_STOP):  # "None." is no entity, "Apple." is "Apple", as CLS items
+                value = value[:-1].strip()
             if entity_type and value and value != "None":
                 pairs.add((entity_type, value))
     return pairs

@@ -51,6 +51,18 @@ def cls_candidates(labels: list[str], gold: list[str], folder: str, index: int) 
     return draw_candidates(labels, gold, random.Random(record_seed(folder, index)))
 
 
+def release_candidates(labels: Sequence[str], gold: Sequence[str], folder: str, index: int) -> list[str]:
+    """The release profile's candidates, drawn as the released code draws them but seeded per record: the label
+    list shuffled, a prefix of random length 0-49 kept, the gold labels added, duplicates removed, in an order of
+    the RNG's (the release's comes from a Python set). For the 167-label fine classification: 25.4 on average."""
+    rng = random.Random(seeded_int("release", folder, index, sep="\n", algorithm="sha256"))
+    shuffled = list(labels)
+    rng.shuffle(shuffled)
+    candidates = list(dict.fromkeys(shuffled[:rng.randrange(MAX_CANDIDATES)] + list(gold)))
+    rng.shuffle(candidates)
+    return candidates
+
+
 def render_prompt(meta: dict, sentences: str, candidates: list[str]) -> str:
     template = PROMPT_HEAD.format(defi=meta["defi"]) + meta["test_prompt"]["instruction"]
     return template.format(sentences=sentences, label_set=meta["label_sep"].join(candidates))
@@ -63,13 +75,15 @@ def ner_target(types: list[str], spans: list[dict]) -> str:
     return "\n".join(f"{t}: {ANSWER_SEP.join(terms_by_type.get(t, [NO_ENTITY]))}" for t in types)
 
 
-def build_doc(folder: str, meta: dict, record: dict, index: int) -> dict:
-    """One lm-eval doc: the record's prompt, target and the candidates shown, with its line position."""
+def build_doc(folder: str, meta: dict, record: dict, index: int, profile: str = "default") -> dict:
+    """One lm-eval doc: the record's prompt, target and the candidates shown, with its line position. The
+    `release` profile differs only in the CLS candidates (`release_candidates`)."""
     task = released_task(folder)
     candidates: list[str] = []
     if task.task_type == "CLS":
         gold = record["labels"][meta["label_key"]]
-        candidates = cls_candidates(label_list(meta), gold, folder, index)
+        draw = release_candidates if profile == "release" else cls_candidates
+        candidates = draw(label_list(meta), gold, folder, index)
         target = ANSWER_SEP.join(gold)
     elif task.task_type == "NER":
         candidates = label_list(meta)
@@ -84,6 +98,7 @@ def build_doc(folder: str, meta: dict, record: dict, index: int) -> dict:
     return {
         "doc_id": index,
         "line": index + 1,
+        "task_type": task.task_type,
         "lang": task.lang,
         "sentences": record["sentences"],
         "candidates": candidates,

@@ -9,7 +9,7 @@ import logging
 
 import datasets
 
-from ecom_tasks import metrics
+from ecom_tasks import metrics, release_metrics
 from ecom_tasks.data import EvalDataError, gold_outside_labels, read_meta, read_records
 from ecom_tasks.prompts import build_doc
 from ecom_tasks.release import released_task
@@ -17,7 +17,7 @@ from ecom_tasks.release import released_task
 logger = logging.getLogger("ecom_tasks")
 
 
-def build_docs(ecomgpt_task: str) -> list[dict]:
+def build_docs(ecomgpt_task: str, profile: str = "default") -> list[dict]:
     """All docs of one released folder, doc i = line i + 1 of its test.json. Gold labels outside the task's
     label list are counted and reported in one warning naming the lines."""
     meta = read_meta(ecomgpt_task)
@@ -28,16 +28,17 @@ def build_docs(ecomgpt_task: str) -> list[dict]:
         logger.warning("ecom_tasks: %s/test.json: %d gold label(s) are not in the task's label list, so no prompt "
                        "shows them (line: label %s%s)", released_task(ecomgpt_task).relative_dir, len(outside), shown,
                        ", ..." if len(outside) > 5 else "")
-    return [build_doc(ecomgpt_task, meta, record, i) for i, record in enumerate(records)]
+    return [build_doc(ecomgpt_task, meta, record, i, profile) for i, record in enumerate(records)]
 
 
-def load_docs(ecomgpt_task: str, **_other_metadata) -> datasets.DatasetDict:
-    """lm-eval `custom_dataset`: called with the task's metadata (and any --metadata / model args).
+def load_docs(ecomgpt_task: str, profile: str = "default", **_other_metadata) -> datasets.DatasetDict:
+    """lm-eval `custom_dataset`: called with the task's metadata (and any --metadata / model args); the
+    metadata's `profile` is `default` or `release`.
 
     A data problem ends the run with the message alone, not with a traceback from inside lm-eval.
     """
     try:
-        docs = build_docs(ecomgpt_task)
+        docs = build_docs(ecomgpt_task, profile)
     except EvalDataError as err:
         raise SystemExit(f"ecom_tasks: {err}") from None
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
@@ -81,3 +82,18 @@ def process_ner(doc: dict, results: list[str]) -> dict:
 micro_f1 = metrics.aggregate_micro_f1
 set_macro_f1 = metrics.aggregate_macro_f1
 type_macro_f1 = metrics.aggregate_type_macro_f1
+
+
+# --- the release profile (release_metrics) -------------------------------------------------------------------
+
+def process_release(doc: dict, results: list[str]) -> dict:
+    """Every task type of the release profile: the prediction as generated, scored as the release scores it."""
+    return release_metrics.process(doc, results[0])
+
+
+def release_ner_micro_f1(items) -> float:
+    return release_metrics.seqeval_f1(items, "micro")
+
+
+def release_ner_macro_f1(items) -> float:
+    return release_metrics.seqeval_f1(items, "macro")

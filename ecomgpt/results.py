@@ -46,14 +46,21 @@ TABLE4 = [
 PARADIGM_COLUMNS = ["CLS", "EXT", "GEN", "NER", "Other (GEN+NER)", "All"]
 LANGUAGE_COLUMNS = ["EN", "ZH", "EN+ZH"]
 SCALING_LABEL = re.compile(r"^(?P<name>.+)@(?P<axis>tasks|per_task)=(?P<x>\d+)$")
+RELEASE_SUFFIX = "_release"
+PAPER_SOURCE = "Reported numbers are the paper's (ecomgpt/paper_reported.csv, transcribed from its Tables 4, 9 and 10). "
+TABLE9_NOTE = ("The paper does not list which tasks its Table 9 columns (cls / ext / other) hold; 'Other (GEN+NER)' "
+               "is our reading.")
 METRIC_NOTE = (
-    "Reported numbers are the paper's (ecomgpt/paper_reported.csv, transcribed from its Tables 4, 9 and 10). "
-    "They are not strictly comparable with these runs: this suite follows the evaluation issue's metric "
-    "definitions (set-F1 over answer items, NER by (type, span) pairs; ROUGE-L with jieba + rouge-chinese on "
-    "all 500 records), while the released scoring script scores NER with seqeval BIO tags and ROUGE with the "
-    "`rouge` package without jieba. The paper does not list which tasks its Table 9 columns (cls / ext / other) "
-    "hold; 'Other (GEN+NER)' is our reading."
+    PAPER_SOURCE + "They are not comparable with runs of the default profile (`ecom_unseen`, marked `[default "
+    "profile]`): it scores set-F1 over answer items, NER by (type, span) pairs and ROUGE-L with jieba + "
+    "rouge-chinese, while the released scorer scores NER with seqeval BIO tags and ROUGE with the `rouge` package "
+    "on unsegmented text. Runs of the release profile (`ecom_unseen_release`, marked `[release profile]`) are "
+    "scored as the released code scores them, on all 500 records, and can be put beside the paper's numbers. "
+    + TABLE9_NOTE
 )
+RELEASE_NOTE = (PAPER_SOURCE + "Every run here used the release profile (`ecom_unseen_release`): scored as the "
+                "released code scores them, on all 500 records, so they can be put beside these numbers. "
+                + TABLE9_NOTE)
 
 
 class ResultsError(EcomGPTError):
@@ -68,6 +75,8 @@ class Run:
     warnings: list[str] = field(default_factory=list)
     base_label: str = ""  # the label without the "(limit N)" mark
     limit: float | None = None  # lm-eval's --limit, when the run used one
+    profile: str = "default"  # "default" (ecom_unseen) or "release" (ecom_unseen_release)
+    versions: dict[str, str] = field(default_factory=dict)  # task -> its metadata.version
 
 
 def expected_metrics(task: str) -> tuple[str, ...]:
@@ -144,8 +153,18 @@ def read_results(files: list[Path], path: Path) -> Run:
     if run.limit is not None:
         run.warnings.append(f"{run.label}: scored with --limit {limit} ({newest}), not on all 500 records of each "
                             "task; its numbers cannot be put beside the paper's, and it is left out of the plots")
+    profiles = {("release" if t.endswith(RELEASE_SUFFIX) else "default") for t in data["results"]
+                 if t.removesuffix(RELEASE_SUFFIX) in TASKS}
+    if len(profiles) > 1:
+        raise ResultsError(f"{newest}: the run mixes the default and the release profile ({', '.join(sorted(t for t in data['results'] if t.removesuffix(RELEASE_SUFFIX) in TASKS))[:300]}); "
+                           "score each profile in its own run")
+    run.profile = profiles.pop() if profiles else "default"
+    versions = data.get("versions") or {}
     for task, values in data["results"].items():
-        if task in TASKS and isinstance(values, dict):
+        name = task.removesuffix(RELEASE_SUFFIX)
+        if name in TASKS and isinstance(values, dict):
+            run.versions[name] = str(versions.get(task, "?"))
+            task = name
             run.scores[task] = {}
             for metric in METRICS:
                 value = values.get(f"{metric},none")
@@ -155,6 +174,8 @@ def read_results(files: list[Path], path: Path) -> Run:
                     run.warnings.append(f"{run.label}: {task} {metric} is {value} in {newest}; shown as missing")
                     continue
                 run.scores[task][metric] = float(value)
+    found = sorted(set(run.versions.values()))
+    run.label += f" [{run.profile} v{found[0]}]" if len(found) == 1 else f" [{run.profile}, versions {'/'.join(found)}]"
     for task in OFFICIAL:
         if task not in run.scores:
             run.warnings.append(f"{run.label}: task {task} is missing")
@@ -222,11 +243,16 @@ class Table:
 
 
 def build_tables(runs: list[Run]) -> list[Table]:
+    comparable = bool(runs) and all(run.profile == "release" for run in runs)
+
+    def paper(row: dict) -> str:  # paper rows are comparable only with release-profile runs
+        return f"paper, reported ({row['setting']})" + ("" if comparable else "; other metric definitions")
+
     table4 = Table("table4_unseen", "Table 4 layout: unseen datasets and the three unseen tasks",
                    ["model", "source"] + [heading for heading, _ in TABLE4],
                    [[r.label, "this run", *table4_values(r)] for r in runs])
     for row in paper_rows("4"):
-        table4.rows.append([row["model"], f"paper, reported ({row['setting']})",
+        table4.rows.append([row["model"], paper(row),
                             *[row.get(column) for _, column in TABLE4]])
 
     task_names = OFFICIAL + [t for t in TASKS if t not in OFFICIAL and any(t in r.scores for r in runs)]
@@ -236,13 +262,13 @@ def build_tables(runs: list[Run]) -> list[Table]:
     paradigm = Table("paradigm", "ROUGE-L by paradigm over the unseen datasets (Table 9 layout)",
                      ["model", "source"] + PARADIGM_COLUMNS, [[r.label, "this run", *paradigm_values(r)] for r in runs])
     for row in paper_rows("9"):
-        paradigm.rows.append([row["model"], f"paper, reported ({row['setting']})", row["rouge_l_cls"],
+        paradigm.rows.append([row["model"], paper(row), row["rouge_l_cls"],
                               row["rouge_l_ext"], None, None, row["rouge_l_other"], row["rouge_l_all"]])
 
     language = Table("language", "ROUGE-L by test language over the unseen datasets (Table 10 layout)",
                      ["model", "source"] + LANGUAGE_COLUMNS, [[r.label, "this run", *language_values(r)] for r in runs])
     for row in paper_rows("10"):
-        language.rows.append([row["model"], f"paper, reported ({row['setting']})", row["rouge_l_test_en"],
+        language.rows.append([row["model"], paper(row), row["rouge_l_test_en"],
                               row["rouge_l_test_zh"], row["rouge_l_test_en_zh"]])
     return [table4, tasks, paradigm, language]
 
@@ -304,7 +330,7 @@ def scaling_charts(runs: list[Run]) -> dict[str, object]:
 
     curves: dict[str, dict[str, list[tuple[int, float]]]] = {}
     for run in runs:
-        match = SCALING_LABEL.match(run.label)
+        match = SCALING_LABEL.match(run.base_label)
         value = group_mean(run, UNSEEN_DATASET, "rouge_l")
         if match and value is not None:
             curves.setdefault(match["axis"], {}).setdefault(match["name"], []).append((int(match["x"]), value))
@@ -350,18 +376,24 @@ def make_results(run_dirs: list[Path], out: Path, labels: list[str] | None = Non
             raise ResultsError(f"two runs are labelled {run.label!r} ({seen[run.label]} and {run.path}); "
                                "use --label to tell them apart")
         seen[run.label] = run.path
+    definitions = {(run.profile, tuple(sorted(set(run.versions.values())))) for run in runs}
+    if len(definitions) > 1:
+        warnings_first = ("runs scored under different definitions sit side by side (profile and task versions in "
+                          "brackets after each label): " + ", ".join(run.label for run in runs))
+    else:
+        warnings_first = None
     out.mkdir(parents=True, exist_ok=True)
     tables = build_tables(runs)
     write_tables(tables, out)
     plotted = [run for run in runs if run.limit is None or plot_limited]
-    warnings = [w for run in runs for w in run.warnings]
+    warnings = ([warnings_first] if warnings_first else []) + [w for run in runs for w in run.warnings]
     if plotted:
         save_figure(bar_chart(plotted), out / "table4_bars.png")
         for name, figure in scaling_charts(plotted).items():
             save_figure(figure, out / f"{name}.png")
     else:
         warnings.append("no plot: every run used --limit (pass --plot-limited to plot them anyway)")
-    summary = ["# Results", "", METRIC_NOTE, ""]
+    summary = ["# Results", "", RELEASE_NOTE if all(r.profile == "release" for r in runs) else METRIC_NOTE, ""]
     if warnings:
         summary += ["**Warnings**", ""] + [f"- {w}" for w in warnings] + [""]
     summary += [f"### {t.title}\n\n{markdown(t)}\n" for t in tables]

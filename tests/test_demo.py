@@ -33,7 +33,7 @@ def test_demo_runs_the_whole_pipeline(raw_dir, eval_dir, tmp_path):
 
     with (out / "results" / "table4_unseen.csv").open(encoding="utf-8", newline="") as handle:
         models = [row["model"] for row in csv.DictReader(handle) if row["source"] == "this run"]
-    assert models == ["tiny BLOOM, untrained (limit 1)", "tiny BLOOM, 6 steps (limit 1)"]
+    assert models == ["tiny BLOOM, untrained (limit 1) [default v1.1]", "tiny BLOOM, 6 steps (limit 1) [default v1.1]"]
     assert (out / "results" / "table4_bars.png").stat().st_size > 5000
     assert "tiny BLOOM, 6 steps" in (out / "results" / "results.md").read_text(encoding="utf-8")
     untrained = (out / "model-untrained" / "model.safetensors").read_bytes()

@@ -23,7 +23,7 @@ def task_names():
     names = {}
     for path in TASKS_DIR.glob("ecom_*.yaml"):
         text = path.read_text(encoding="utf-8")
-        if "\ntask: " in text and "group:" not in text:
+        if "\ntask: " in text and "group:" not in text and "profile: release" not in text:
             config = yaml.safe_load(text)
             names[config["metadata"]["ecomgpt_task"]] = config["task"]
     return names

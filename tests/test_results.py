@@ -28,7 +28,8 @@ def fake_run(folder: Path, scores: dict[str, dict[str, float]], model="my-model"
     results = {task: {f"{m},none": v for m, v in metrics.items()} | {"alias": task} for task, metrics in scores.items()}
     if extra_groups:
         results["ecom_unseen"] = {"rouge_l,none": 1.0}
-    data = {"results": results, "config": {"model": "hf", "model_args": f"pretrained=/models/{model},dtype=float32"}}
+    data = {"results": results, "config": {"model": "hf", "model_args": f"pretrained=/models/{model},dtype=float32"},
+            "versions": {task: 1.1 for task in results}}
     target = folder / model.replace("/", "__")
     target.mkdir(parents=True)
     (target / "results_2026-11-25T10-00-00.000.json").write_text(json.dumps(data), encoding="utf-8")
@@ -66,7 +67,7 @@ def rows(path: Path) -> list[dict]:
 def test_known_averages_in_every_layout(tmp_path):
     run = fake_run(tmp_path / "run", varied())
     make_results([run], tmp_path / "out", ["mine"])
-    table4 = {r["model"]: r for r in rows(tmp_path / "out" / "table4_unseen.csv")}["mine"]
+    table4 = {r["model"]: r for r in rows(tmp_path / "out" / "table4_unseen.csv")}["mine [default v1.1]"]
     assert table4["source"] == "this run"
     assert table4["Unseen Dataset ROUGE-L"] == "50.00"  # (10+20+...+90) / 9
     assert table4["Unseen Dataset micro-F1"] == "4.00"  # CLS and NER only: (1+2+3+4+10) / 5
@@ -83,7 +84,7 @@ def test_known_averages_in_every_layout(tmp_path):
     assert [language[c] for c in ("EN", "ZH", "EN+ZH")] == ["56.67", "46.67", "50.00"]
 
     tasks = rows(tmp_path / "out" / "tasks.csv")
-    assert {"task": "ecom_lenovo_ner", "metric": "micro-F1", "mine": "4.00"} in tasks
+    assert {"task": "ecom_lenovo_ner", "metric": "micro-F1", "mine [default v1.1]": "4.00"} in tasks
     assert len(tasks) == 7 * 3 + 5  # CLS/NER tasks have three metrics, the others ROUGE-L
 
 
@@ -95,9 +96,10 @@ def test_paper_rows_are_printed_beside_the_runs(tmp_path):
     ecomgpt_7b1 = next(r for r in reported if r["model"] == "EcomGPT (7b1)")
     assert ecomgpt_7b1["Unseen Dataset ROUGE-L"] == "62.83" and ecomgpt_7b1["Product Select ROUGE-L"] == "56.39"
     markdown = (tmp_path / "out" / "results.md").read_text(encoding="utf-8")
-    assert "not strictly comparable" in markdown and "EcomGPT (7b1)" in markdown
+    assert "not comparable with runs of the default profile" in markdown and "EcomGPT (7b1)" in markdown
+    assert "paper, reported (Ours); other metric definitions" in markdown
     latex = (tmp_path / "out" / "language.tex").read_text(encoding="utf-8")
-    assert latex.startswith("\\begin{tabular}") and "my-model & this run & 1.00 & 1.00 & 1.00" in latex
+    assert latex.startswith("\\begin{tabular}") and "my-model [default v1.1] & this run & 1.00 & 1.00 & 1.00" in latex
     assert PAPER_CSV.is_file()
 
 
@@ -109,14 +111,14 @@ def test_missing_tasks_and_metrics_are_gaps_with_warnings(tmp_path, capsys):
     full = fake_run(tmp_path / "full", uniform(60.0), model="other")
     assert main([str(run), str(full), "--out", str(tmp_path / "out")]) == 0
     err = capsys.readouterr().err
-    assert "my-model: task ecom_openbg_title_generate is missing" in err
-    assert "my-model: ecom_lenovo_ner lacks micro_f1" in err
+    assert "my-model [default v1.1]: task ecom_openbg_title_generate is missing" in err
+    assert "my-model [default v1.1]: ecom_lenovo_ner lacks micro_f1" in err
     paradigm = {r["model"]: r for r in rows(tmp_path / "out" / "paradigm.csv")}
-    assert paradigm["my-model"]["GEN"] == "" and paradigm["other"]["GEN"] == "60.00"
-    assert paradigm["my-model"]["All"] == "30.00"
+    assert paradigm["my-model [default v1.1]"]["GEN"] == "" and paradigm["other [default v1.1]"]["GEN"] == "60.00"
+    assert paradigm["my-model [default v1.1]"]["All"] == "30.00"
     tasks = {(r["task"], r["metric"]): r for r in rows(tmp_path / "out" / "tasks.csv")}
-    assert tasks[("ecom_openbg_title_generate", "ROUGE-L")]["my-model"] == ""
-    assert tasks[("ecom_lenovo_ner", "micro-F1")]["my-model"] == ""
+    assert tasks[("ecom_openbg_title_generate", "ROUGE-L")]["my-model [default v1.1]"] == ""
+    assert tasks[("ecom_lenovo_ner", "micro-F1")]["my-model [default v1.1]"] == ""
     assert "–" in (tmp_path / "out" / "tasks.md").read_text(encoding="utf-8")
     assert "-- " in (tmp_path / "out" / "paradigm.tex").read_text(encoding="utf-8")
 
@@ -124,10 +126,10 @@ def test_missing_tasks_and_metrics_are_gaps_with_warnings(tmp_path, capsys):
 def test_duplicate_labels_and_bad_inputs_are_errors(tmp_path, capsys):
     a = fake_run(tmp_path / "a", uniform(1.0))
     b = fake_run(tmp_path / "b", uniform(2.0))
-    with pytest.raises(ResultsError, match="two runs are labelled 'my-model'"):
+    with pytest.raises(ResultsError, match=r"two runs are labelled 'my-model \[default v1.1\]'"):
         make_results([a, b], tmp_path / "out")
     assert main([str(a), str(b), "--out", str(tmp_path / "out"), "--label", "x", "--label", "x"]) == 2
-    assert "two runs are labelled 'x'" in capsys.readouterr().err
+    assert "two runs are labelled 'x [default v1.1]'" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
     with pytest.raises(ResultsError, match="no results_"):
         read_run(tmp_path / "empty")
@@ -144,7 +146,7 @@ def test_plots_are_written_and_show_every_model(tmp_path):
         assert data.startswith(b"\x89PNG") and len(data) > 5000
     read = [read_run(r, label) for r, label in zip(runs, labels, strict=True)]
     bars = bar_chart(read)
-    assert bars.axes[0].get_legend_handles_labels()[1] == labels
+    assert bars.axes[0].get_legend_handles_labels()[1] == [f"{label} [default v1.1]" for label in labels]
     curves = scaling_charts(read)
     assert set(curves) == {"scaling_tasks", "scaling_per_task"}
     axis = curves["scaling_tasks"].axes[0]
@@ -158,10 +160,10 @@ def test_a_shared_output_folder_gives_one_row_per_model(tmp_path):
     fake_run(shared, uniform(10.0), model="org/model-a")
     fake_run(shared, uniform(20.0), model="model-b")
     runs, _ = make_results([shared], tmp_path / "out")
-    assert sorted(r.label for r in runs) == ["model-a", "model-b"]
+    assert sorted(r.label for r in runs) == ["model-a [default v1.1]", "model-b [default v1.1]"]
     rows = list(csv.DictReader((tmp_path / "out" / "table4_unseen.csv").open(encoding="utf-8")))
     mine = {r["model"]: r["Unseen Dataset ROUGE-L"] for r in rows if r["source"] == "this run"}
-    assert mine == {"model-a": "10.00", "model-b": "20.00"}
+    assert mine == {"model-a [default v1.1]": "10.00", "model-b [default v1.1]": "20.00"}
     with pytest.raises(ResultsError, match="give one per run, in this order"):
         make_results([shared], tmp_path / "out2", ["only-one"])
 
@@ -174,14 +176,14 @@ def test_a_limit_run_is_marked_warned_and_kept_out_of_the_plots(tmp_path):
     file.write_text(json.dumps(data))
     full = fake_run(tmp_path / "full", uniform(40.0), model="big")
     runs, warnings = make_results([limited, full], tmp_path / "out")
-    assert [r.label for r in runs] == ["small (limit 5)", "big"]
+    assert [r.label for r in runs] == ["small (limit 5) [default v1.1]", "big [default v1.1]"]
     assert any("--limit 5" in w and "left out of the plots" in w for w in warnings)
     for name in ("table4_unseen", "tasks", "paradigm", "language"):
         assert "small (limit 5)" in (tmp_path / "out" / f"{name}.md").read_text(encoding="utf-8")
     figure = bar_chart([r for r in runs if r.limit is None])
-    assert [t.get_text() for t in figure.axes[0].get_legend().get_texts()] == ["big"]
+    assert [t.get_text() for t in figure.axes[0].get_legend().get_texts()] == ["big [default v1.1]"]
     runs, _ = make_results([limited], tmp_path / "out3", ["mine"])
-    assert runs[0].label == "mine (limit 5)"
+    assert runs[0].label == "mine (limit 5) [default v1.1]"
 
 
 @pytest.mark.parametrize(("content", "message"), [
@@ -213,3 +215,29 @@ def test_config_null_is_read_and_non_finite_scores_are_warned_and_missing(tmp_pa
     assert "micro_f1" not in read.scores["ecom_lenovo_ner"] and "rouge_l" not in read.scores["ecom_openbg_item_align"]
     assert any("ecom_lenovo_ner micro_f1 is nan" in w for w in read.warnings)
     assert any("ecom_openbg_item_align rouge_l is inf" in w for w in read.warnings)
+
+
+def release_run(folder: Path, scores, model="my-model") -> Path:
+    fake_run(folder, {f"{task}_release": values for task, values in scores.items()}, model=model, extra_groups=False)
+    return folder
+
+
+def test_profiles_are_recognised_marked_and_never_mixed_in_one_run(tmp_path):
+    release = release_run(tmp_path / "rel", uniform(50.0))
+    runs, warnings = make_results([release], tmp_path / "out")
+    assert runs[0].profile == "release" and runs[0].label == "my-model [release v1.1]"
+    assert runs[0].scores["ecom_lenovo_ner"]["micro_f1"] == 50.0
+    text = (tmp_path / "out" / "results.md").read_text(encoding="utf-8")
+    assert "can be put beside these numbers" in text and "other metric definitions" not in text
+    default = fake_run(tmp_path / "def", uniform(40.0), model="other")
+    runs, warnings = make_results([release, default], tmp_path / "both")
+    assert any("different definitions sit side by side" in w for w in warnings)
+    assert "other metric definitions" in (tmp_path / "both" / "table4_unseen.md").read_text(encoding="utf-8")
+    mixed = tmp_path / "mixed" / "m"
+    mixed.mkdir(parents=True)
+    file = next(release.rglob("results_*.json"))
+    data = json.loads(file.read_text())
+    data["results"]["ecom_lenovo_ner"] = {"rouge_l,none": 1.0}
+    (mixed / "results_1.json").write_text(json.dumps(data))
+    with pytest.raises(ResultsError, match="mixes the default and the release profile"):
+        read_run(tmp_path / "mixed")

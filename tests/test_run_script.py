@@ -24,7 +24,7 @@ def test_run_script_on_a_fresh_clone_prints_the_table(eval_dir, tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "setting up .venv" not in result.stderr  # the borrowed environment was recognised as current
     out = result.stdout
-    assert "### Table 4 layout" in out and "| tiny random BLOOM (smoke run) (limit 2) | this run" in out
+    assert "### Table 4 layout" in out and "| tiny random BLOOM (smoke run) (limit 2) [default v1.1] | this run" in out
     assert out.rstrip().endswith("(results.md, tables, plots)")
     assert "error" not in result.stderr.lower().replace("stderr", "")
     assert (tmp_path / "score" / "results" / "table4_unseen.csv").is_file()
