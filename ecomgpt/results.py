@@ -79,8 +79,9 @@ class Run:
     versions: dict[str, str] = field(default_factory=dict)  # task -> its metadata.version
 
 
-def expected_metrics(task: str) -> tuple[str, ...]:
-    return METRICS if TASKS[task].paradigm in ("cls", "ner") else ("rouge_l",)
+def expected_metrics(task: str, profile: str = "default") -> tuple[str, ...]:
+    """The metrics a task reports: all three in the release profile, F1 only on CLS / NER tasks otherwise."""
+    return METRICS if profile == "release" or TASKS[task].paradigm in ("cls", "ner") else ("rouge_l",)
 
 
 def _default_label(data: dict, path: Path) -> str:
@@ -180,7 +181,7 @@ def read_results(files: list[Path], path: Path) -> Run:
         if task not in run.scores:
             run.warnings.append(f"{run.label}: task {task} is missing")
             continue
-        missing = [m for m in expected_metrics(task) if m not in run.scores[task]]
+        missing = [m for m in expected_metrics(task, run.profile) if m not in run.scores[task]]
         if missing:
             run.warnings.append(f"{run.label}: {task} lacks {', '.join(missing)}")
     return run
@@ -197,7 +198,45 @@ def mean(values) -> float | None:
 
 def group_mean(run: Run, tasks, metric: str) -> float | None:
     """The mean over the tasks that report the metric (lm-eval's group aggregation); None when none does."""
-    return mean(score(run, t, metric) for t in tasks if metric in expected_metrics(t))
+    return mean(score(run, t, metric) for t in tasks if metric in expected_metrics(t, run.profile))
+
+
+def table4_columns(profile: str) -> list[tuple[str, list[str], str]]:
+    """(heading, its tasks, metric) of each Table 4 column, for the paired bootstrap."""
+    columns = [(f"Unseen Dataset {METRIC_NAMES[m]}", [t for t in UNSEEN_DATASET if m in expected_metrics(t, profile)], m)
+               for m in METRICS]
+    for name, task in (("Product Align", PRODUCT_ALIGN), ("Review Topic", REVIEW_TOPIC)):
+        columns += [(f"{name} {METRIC_NAMES[m]}", [task], m) for m in METRICS]
+    return columns + [("Product Select ROUGE-L", [PRODUCT_SELECT], "rouge_l")]
+
+
+def bootstrap_lines(runs: list[Run], out: Path, resamples: int = 1000, seed: int = 0) -> list[str]:
+    """Paired bootstrap intervals (95%) of A - B on the Table 4 columns for every pair of runs of one profile
+    that logged samples (`--log_samples`); written to `bootstrap.md`, returned as lines to print."""
+    from ecomgpt.bootstrap import format_interval, paired_intervals, read_samples
+
+    samples = {run.label: read_samples(run.path) for run in runs}
+    lines = []
+    for i, a in enumerate(runs):
+        for b in runs[i + 1:]:
+            if a.profile != b.profile or not samples[a.label] or not samples[b.label]:
+                continue
+            try:
+                intervals = paired_intervals(samples[a.label], samples[b.label], table4_columns(a.profile), resamples,
+                                             seed)
+            except ValueError as error:
+                lines.append(f"{a.label} - {b.label}: no interval ({error})")
+                continue
+            if intervals:
+                lines.append(f"{a.label} - {b.label}: " + "; ".join(
+                    f"{heading.rsplit(' ', 1)[0]}: {format_interval(heading.rsplit(' ', 1)[1], *values)}"
+                    for heading, values in intervals.items()))
+    if not lines:
+        (out / "bootstrap.md").unlink(missing_ok=True)  # our own output of an earlier call: not current any more
+    else:
+        write_atomic(out / "bootstrap.md", "### Paired bootstrap, 95% intervals of A - B (1,000 resamples of each "
+                     "task's documents, seed 0)\n\n" + "\n".join(f"- {line}" for line in lines) + "\n")
+    return lines
 
 
 def table4_values(run: Run) -> list[float | None]:
@@ -257,7 +296,8 @@ def build_tables(runs: list[Run]) -> list[Table]:
 
     task_names = OFFICIAL + [t for t in TASKS if t not in OFFICIAL and any(t in r.scores for r in runs)]
     tasks = Table("tasks", "Every task and metric", ["task", "metric"] + [r.label for r in runs],
-                  [[t, METRIC_NAMES[m], *[score(r, t, m) for r in runs]] for t in task_names for m in expected_metrics(t)])
+                  [[t, METRIC_NAMES[m], *[score(r, t, m) for r in runs]] for t in task_names
+                   for m in (METRICS if any(r.profile == "release" for r in runs) else expected_metrics(t))])
 
     paradigm = Table("paradigm", "ROUGE-L by paradigm over the unseen datasets (Table 9 layout)",
                      ["model", "source"] + PARADIGM_COLUMNS, [[r.label, "this run", *paradigm_values(r)] for r in runs])
@@ -387,13 +427,15 @@ def make_results(run_dirs: list[Path], out: Path, labels: list[str] | None = Non
     write_tables(tables, out)
     plotted = [run for run in runs if run.limit is None or plot_limited]
     warnings = ([warnings_first] if warnings_first else []) + [w for run in runs for w in run.warnings]
+    intervals = bootstrap_lines(runs, out)
     if plotted:
         save_figure(bar_chart(plotted), out / "table4_bars.png")
         for name, figure in scaling_charts(plotted).items():
             save_figure(figure, out / f"{name}.png")
     else:
         warnings.append("no plot: every run used --limit (pass --plot-limited to plot them anyway)")
-    summary = ["# Results", "", RELEASE_NOTE if all(r.profile == "release" for r in runs) else METRIC_NOTE, ""]
+    summary = (["# Paired bootstrap (95%)", ""] + [f"- {line}" for line in intervals] + [""] if intervals else []) + [
+        "# Results", "", RELEASE_NOTE if all(r.profile == "release" for r in runs) else METRIC_NOTE, ""]
     if warnings:
         summary += ["**Warnings**", ""] + [f"- {w}" for w in warnings] + [""]
     summary += [f"### {t.title}\n\n{markdown(t)}\n" for t in tables]
@@ -414,6 +456,9 @@ def main(argv: list[str] | None = None) -> int:
         runs, warnings = make_results(args.runs, args.out, args.label, args.plot_limited)
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
+        print((args.out / "table4_unseen.md").read_text(encoding="utf-8"))
+        if (args.out / "bootstrap.md").is_file():
+            print((args.out / "bootstrap.md").read_text(encoding="utf-8"))
         print(f"{len(runs)} run(s) -> {args.out}/results.md, tables as .md/.csv/.tex, table4_bars.png")
         return 0
 

@@ -241,3 +241,68 @@ def test_profiles_are_recognised_marked_and_never_mixed_in_one_run(tmp_path):
     (mixed / "results_1.json").write_text(json.dumps(data))
     with pytest.raises(ResultsError, match="mixes the default and the release profile"):
         read_run(tmp_path / "mixed")
+
+
+def samples_run(folder: Path, task_values: dict[str, list], model: str) -> Path:
+    """A run with per-document samples (as --log_samples writes them) for the given tasks' ROUGE-L values."""
+    stamp = "2026-11-25T10-00-00.000"
+    target = folder / model
+    target.mkdir(parents=True)
+    results = {t: {"rouge_l,none": sum(v) / len(v)} for t, v in task_values.items()}
+    (target / f"results_{stamp}.json").write_text(json.dumps(
+        {"results": results, "config": {"model_args": f"pretrained={model}"}, "versions": {t: 1.1 for t in results}}))
+    for task, values in task_values.items():
+        lines = [json.dumps({"doc_id": i, "rouge_l": v, "metrics": ["rouge_l"]}) for i, v in enumerate(values)]
+        (target / f"samples_{task}_{stamp}.jsonl").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_paired_bootstrap_on_a_constructed_pair(tmp_path):
+    from ecomgpt.bootstrap import paired_intervals, read_samples
+
+    # A beats B by exactly 3 on every document of Product Select: the difference is 3 in every resample.
+    b_values = [float(v % 7) * 10 for v in range(200)]
+    a = samples_run(tmp_path / "a", {"ecom_multicpr_product_select": [v + 3 for v in b_values]}, "a")
+    b = samples_run(tmp_path / "b", {"ecom_multicpr_product_select": b_values}, "b")
+    columns = [("Product Select ROUGE-L", ["ecom_multicpr_product_select"], "rouge_l")]
+    [(point, low, high)] = paired_intervals(read_samples(a / "a"), read_samples(b / "b"), columns).values()
+    assert point == pytest.approx(3.0) and low == pytest.approx(3.0) and high == pytest.approx(3.0)
+    # A wins by 10 on half of the documents and ties on the rest: mean 5; the 95% interval of a mean of 200
+    # Bernoulli(1/2) x 10 is 5 +- 1.96 * 10 * 0.5 / sqrt(200) = [4.31, 5.69] (normal approximation).
+    c = samples_run(tmp_path / "c", {"ecom_multicpr_product_select": [v + 10 * (i % 2) for i, v in enumerate(b_values)]}, "c")
+    [(point, low, high)] = paired_intervals(read_samples(c / "c"), read_samples(b / "b"), columns, 4000).values()
+    assert point == pytest.approx(5.0)
+    assert low == pytest.approx(4.31, abs=0.2) and high == pytest.approx(5.69, abs=0.2)
+    runs, _ = make_results([c, b], tmp_path / "out")
+    text = (tmp_path / "out" / "bootstrap.md").read_text(encoding="utf-8")
+    assert "Product Select: Δ ROUGE-L +5.0 [" in text
+
+
+def test_bootstrap_refuses_runs_over_different_documents(tmp_path):
+    from ecomgpt.bootstrap import paired_intervals, read_samples
+
+    a = samples_run(tmp_path / "a", {"ecom_multicpr_product_select": [1.0, 2.0]}, "a")
+    b = samples_run(tmp_path / "b", {"ecom_multicpr_product_select": [1.0, 2.0, 3.0]}, "b")
+    with pytest.raises(ValueError, match="different documents"):
+        paired_intervals(read_samples(a / "a"), read_samples(b / "b"),
+                         [("x", ["ecom_multicpr_product_select"], "rouge_l")])
+
+
+def test_bootstrap_aggregations_equal_the_tasks_own():
+    import numpy as np
+
+    from ecom_tasks import metrics
+    from ecom_tasks.release_metrics import seqeval_f1
+    from ecomgpt.bootstrap import aggregate, task_items
+
+    every = np.arange(2)[None, :]
+    default = [{"doc_id": 0, "micro_f1": [1, 2, 1], "macro_f1": {"A": [1, 1, 1], "B": [0, 1, 0]}},
+               {"doc_id": 1, "micro_f1": [0, 0, 1], "macro_f1": {"A": [0, 0, 1]}}]
+    assert aggregate(task_items(default, "micro_f1"), every)[0] == pytest.approx(
+        metrics.aggregate_micro_f1([s["micro_f1"] for s in default]))
+    assert aggregate(task_items(default, "macro_f1"), every)[0] == pytest.approx(
+        metrics.aggregate_type_macro_f1([s["macro_f1"] for s in default]))
+    tags = [[["B-A", "I-A", "O"], ["B-A", "I-A", "O"]], [["O", "B-B"], ["O", "O"]]]
+    release = [{"doc_id": i, "micro_f1": t, "macro_f1": t} for i, t in enumerate(tags)]
+    for metric, average in (("micro_f1", "micro"), ("macro_f1", "macro")):
+        assert aggregate(task_items(release, metric), every)[0] == pytest.approx(seqeval_f1(tags, average))

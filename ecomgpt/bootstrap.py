@@ -1,0 +1,147 @@
+"""Paired bootstrap confidence intervals for the difference between two runs on the Table 4 columns, from the
+per-document scores that `lm_eval --log_samples` writes (`samples_<task>_<time>.jsonl` beside the results).
+
+Each resample draws, per task, the task's documents with replacement (seeded); both runs are scored on the
+same draw (paired), every task's corpus-level metric is recomputed from the per-document items exactly as the
+task aggregates them (mean ROUGE-L, micro-F1 from summed counts, macro-F1 from mean per-record precision /
+recall or per-type counts), the Table 4 column is the mean over its tasks, and the interval is the 2.5th and
+97.5th percentile of the difference. No library computes a paired bootstrap over lm-eval's per-document items
+with these aggregations, so it is written here with numpy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+RELEASE_SUFFIX = "_release"
+
+
+@dataclass
+class TaskItems:
+    """One task's per-document items of one metric, as numbers: kind "mean" (n,), "micro" (n, 3) of
+    (hits, predicted, gold), "pr" (n, 2) of per-record (precision, recall), "types" (n, T, 3) per type."""
+
+    kind: str
+    values: np.ndarray
+
+
+def _f1(p, r):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(p + r > 0, 2 * p * r / np.where(p + r > 0, p + r, 1), 0.0)
+
+
+def aggregate(items: TaskItems, index: np.ndarray) -> np.ndarray:
+    """The task's metric (0-100) for each resample; `index` is (resamples, n) document positions."""
+    chosen = items.values[index]
+    if items.kind == "mean":
+        return chosen.mean(axis=1)
+    if items.kind == "micro":
+        hits, predicted, gold = (chosen[..., k].sum(axis=1) for k in range(3))
+        safe = (predicted > 0) & (gold > 0)
+        p = np.where(safe, hits / np.where(predicted > 0, predicted, 1), 0.0)
+        r = np.where(safe, hits / np.where(gold > 0, gold, 1), 0.0)
+        return 100.0 * np.where(safe, _f1(p, r), 0.0)
+    if items.kind == "pr":
+        return 100.0 * _f1(chosen[..., 0].mean(axis=1), chosen[..., 1].mean(axis=1))
+    # per type: F1 of each type seen (predicted or gold) in the resample, averaged over those types
+    totals = chosen.sum(axis=1)  # (resamples, T, 3)
+    hits, predicted, gold = totals[..., 0], totals[..., 1], totals[..., 2]
+    p = np.where(predicted > 0, hits / np.where(predicted > 0, predicted, 1), 0.0)
+    r = np.where(gold > 0, hits / np.where(gold > 0, gold, 1), 0.0)
+    seen = (predicted + gold) > 0
+    scores = np.where(seen, _f1(p, r), 0.0)
+    return 100.0 * np.where(seen.any(axis=1), scores.sum(axis=1) / np.maximum(seen.sum(axis=1), 1), 0.0)
+
+
+def _entity_counts(gold_tags: list[str], predicted_tags: list[str]) -> dict[str, list[int]]:
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    gold, predicted = set(get_entities(gold_tags)), set(get_entities(predicted_tags))
+    counts: dict[str, list[int]] = {}
+    for entity in gold | predicted:
+        counts.setdefault(entity[0], [0, 0, 0])
+    for entity in predicted:
+        counts[entity[0]][1] += 1
+        counts[entity[0]][0] += entity in gold
+    for entity in gold:
+        counts[entity[0]][2] += 1
+    return counts
+
+
+def _per_type(dicts: list[dict]) -> np.ndarray:
+    types = sorted({t for d in dicts for t in d})
+    array = np.zeros((len(dicts), max(len(types), 1), 3))
+    for i, d in enumerate(dicts):
+        for j, t in enumerate(types):
+            array[i, j] = d.get(t, (0, 0, 0))
+    return array
+
+
+def task_items(samples: list[dict], metric: str) -> TaskItems:
+    """The numeric items of one metric from a task's samples (sorted by doc_id)."""
+    values = [s[metric] for s in samples]
+    first = values[0]
+    if metric == "rouge_l":
+        return TaskItems("mean", np.array(values, dtype=float))
+    if isinstance(first, dict):  # default NER macro: per-type counts
+        return TaskItems("types", _per_type(values))
+    if isinstance(first, list) and len(first) == 2 and isinstance(first[0], list):  # release NER: BIO tag pairs
+        per_type = [_entity_counts(gold, predicted) for gold, predicted in values]
+        if metric == "macro_f1":
+            return TaskItems("types", _per_type(per_type))
+        return TaskItems("micro", np.array([[sum(c[k] for c in d.values()) for k in range(3)] for d in per_type],
+                                           dtype=float).reshape(len(values), 3))
+    array = np.array(values, dtype=float)
+    return TaskItems("micro" if array.shape[1] == 3 else "pr", array)
+
+
+def read_samples(run_path: Path) -> dict[str, list[dict]]:
+    """Task (without the profile suffix) -> its samples, from the newest results file's time stamp."""
+    results = sorted(Path(run_path).rglob("results_*.json"), key=lambda p: p.name)
+    if not results:
+        return {}
+    stamp = results[-1].name.removeprefix("results_").removesuffix(".json")
+    samples = {}
+    for file in results[-1].parent.glob(f"samples_*_{stamp}.jsonl"):
+        task = file.name.removeprefix("samples_").removesuffix(f"_{stamp}.jsonl").removesuffix(RELEASE_SUFFIX)
+        rows = [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        samples[task] = sorted(rows, key=lambda row: row["doc_id"])
+    return samples
+
+
+def paired_intervals(samples_a: dict, samples_b: dict, columns: list[tuple[str, list[str], str]],
+                     resamples: int = 1000, seed: int = 0) -> dict[str, tuple[float, float, float]]:
+    """Heading -> (A - B, lower, upper) of each column (heading, its tasks, the metric) that both runs hold for
+    every task; tasks must hold the same documents in both runs."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    draws: dict[str, np.ndarray] = {}
+    for heading, tasks, metric in columns:
+        if not all(t in samples_a and t in samples_b for t in tasks):
+            continue
+        if not all(metric in samples_a[t][0] and metric in samples_b[t][0] for t in tasks):
+            continue
+        per_task = []
+        for task in tasks:
+            a, b = samples_a[task], samples_b[task]
+            if [s["doc_id"] for s in a] != [s["doc_id"] for s in b]:
+                raise ValueError(f"{task}: the two runs scored different documents; a paired bootstrap needs the same")
+            if task not in draws:
+                draws[task] = rng.integers(0, len(a), size=(resamples, len(a)))
+            index = draws[task]
+            full = np.arange(len(a))[None, :]
+            delta = aggregate(task_items(a, metric), index) - aggregate(task_items(b, metric), index)
+            point = aggregate(task_items(a, metric), full)[0] - aggregate(task_items(b, metric), full)[0]
+            per_task.append((point, delta))
+        point = float(np.mean([p for p, _ in per_task]))
+        deltas = np.mean([d for _, d in per_task], axis=0)
+        out[heading] = (point, float(np.percentile(deltas, 2.5)), float(np.percentile(deltas, 97.5)))
+    return out
+
+
+def format_interval(metric_name: str, point: float, lower: float, upper: float) -> str:
+    return f"Δ {metric_name} {point:+.1f} [{lower:.1f}, {upper:.1f}]"
