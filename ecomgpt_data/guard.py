@@ -96,9 +96,12 @@ class HeldOutGuard:
     def match(self, text: str) -> tuple[str, str] | None:
         """(the rule, the held-out text) when `text` must not be trained on, else None."""
         key = normalise(text)
-        if key in self._equal:
-            return "equality", self._equal[key]
+        held = self._equal.get(key)
+        if held is not None:
+            return "equality", held
         n, k = self.ngram, self.min_units
+        if len(key) < k:  # too short to contain a containment text (each of its units has a character)
+            return None
         if len(key) >= n:
             shared = self._grams.keys() & {key[i:i + n] for i in range(len(key) - n + 1)}
             if shared:
