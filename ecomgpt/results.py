@@ -152,7 +152,7 @@ def read_results(files: list[Path], path: Path) -> Run:
     if len(files) > 1:
         run.warnings.append(f"{path}: {len(files)} results files, reading the newest ({newest.name})")
     if run.limit is not None:
-        run.warnings.append(f"{run.label}: scored with --limit {limit} ({newest}), not on all 500 records of each "
+        run.warnings.append(f"{run.label}: scored with --limit {limit:g} ({newest}), not on all 500 records of each "
                             "task; its numbers cannot be put beside the paper's, and it is left out of the plots")
     profiles = {("release" if t.endswith(RELEASE_SUFFIX) else "default") for t in data["results"]
                  if t.removesuffix(RELEASE_SUFFIX) in TASKS}

@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 from ecomgpt_data.config import MixtureConfig
 from ecomgpt_data.mixture import build
 from recipes import bloomz_1b7, bloomz_3b, bloomz_7b1, bloomz_560m
-from recipes.sft import (IGNORE_INDEX, RecipeError, apply_sharding, encode, main, parse, runtime_defaults,
+from recipes.sft import (IGNORE_INDEX, apply_sharding, encode, main, parse, runtime_defaults,
                          tokenize_mixture)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -229,14 +229,15 @@ def test_lora_exports_a_merged_model(rows, model_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_train_file_may_be_the_build_folder(mixture, model_dir, tmp_path):
+def test_train_file_may_be_the_build_folder(mixture, model_dir, tmp_path, capsys):
     out = main(bloomz_560m.RECIPE, ["--model_name_or_path", str(model_dir), "--train_file", str(mixture), *SMALL,
                                     "--max_steps", "1", "--output_dir", str(tmp_path / "folder")])
     summary = json.loads((out / "training_summary.json").read_text())
     assert summary["instances"] == len((mixture / "mixture.jsonl").read_text(encoding="utf-8").splitlines())
-    with pytest.raises(RecipeError, match="no such file or folder"):
+    with pytest.raises(SystemExit) as exit_info:
         main(bloomz_560m.RECIPE, ["--model_name_or_path", str(model_dir), "--train_file", str(tmp_path / "nope"),
                                   "--output_dir", str(tmp_path / "x")])
+    assert exit_info.value.code == 2 and "no such file or folder" in capsys.readouterr().err
 
 
 def test_empty_responses_are_dropped_and_counted(model_dir):
