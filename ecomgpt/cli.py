@@ -30,6 +30,57 @@ def _with_include_path(argv: list[str]) -> list[str]:
     return [*argv, "--include_path", str(TASKS_DIR)]
 
 
+def _suite_names() -> dict[str, str]:
+    """This suite's task, group and tag names -> what each is, read from the task folder's YAML files."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):  # the YAMLs name Python functions with !function
+        pass
+
+    Loader.add_constructor("!function", lambda loader, node: None)
+    names: dict[str, str] = {}
+    for path in sorted(TASKS_DIR.glob("ecom_*.yaml")):
+        config = yaml.load(path.read_text(encoding="utf-8"), Loader=Loader) or {}
+        if "group" in config:
+            names[config["group"]] = "group"
+        elif "task" in config:
+            names[config["task"]] = "task"
+            for tag in config.get("tag") or []:
+                names.setdefault(tag, "tag")
+    return names
+
+
+def _tasks_arg(argv: list[str]) -> list[str]:
+    for i, arg in enumerate(argv):
+        if arg in ("--tasks", "-t") and i + 1 < len(argv):
+            return argv[i + 1].split(",")
+        if arg.startswith("--tasks="):
+            return arg.split("=", 1)[1].split(",")
+    return []
+
+
+def _check_suite_tasks(argv: list[str]) -> None:
+    """Before any model loads: an unknown `ecom_*` name gets a did-you-mean, and the evaluation data of this
+    suite's tasks is checked (a missing folder is reported in seconds, not after the model has loaded)."""
+    import difflib
+
+    from ecom_tasks.data import eval_dir, read_meta
+    from ecom_tasks.release import released_tasks
+
+    requested = [name for name in _tasks_arg(argv) if name.startswith("ecom")]
+    if not requested:
+        return
+    known = _suite_names()
+    for name in requested:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=3)
+            hint = f"did you mean {' or '.join(close)}?" if close else "`ecomgpt-eval ls tasks` lists them"
+            raise EcomGPTError(f"no task, group or tag named {name!r} in this suite; {hint}")
+    root = eval_dir()
+    for folder in released_tasks():
+        read_meta(folder, root)
+
+
 def _output_path(argv: list[str]) -> str | None:
     for i, arg in enumerate(argv):
         if arg in ("--output_path", "-o") and i + 1 < len(argv):
@@ -49,11 +100,18 @@ def eval_main(argv: list[str] | None = None) -> int:
     import ecomgpt.openai_model  # noqa: F401 - registers ecomgpt-openai
     from ecomgpt.openai_model import USAGE_DIR_VAR
 
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
     output_path = _output_path(list(argv))
     if output_path:  # lm-eval takes a folder or a .json file name
         os.environ[USAGE_DIR_VAR] = str(Path(output_path).parent if output_path.endswith(".json") else output_path)
     def work() -> int:
+        if argv and argv[0] == "ls" and "--all" not in argv[1:]:
+            print("\n".join(f"{kind:<5}  {name}" for name, kind in sorted(_suite_names().items(), key=lambda x: (x[1], x[0]))))
+            print("(this suite's tasks, groups and tags; `ecomgpt-eval ls tasks --all` lists lm-eval's as well)")
+            return 0
+        if argv and argv[0] == "ls":
+            argv.remove("--all")
+        _check_suite_tasks(list(argv))
         sys.argv = ["ecomgpt-eval", *_with_include_path(list(argv))]
         try:
             cli_evaluate()
@@ -112,11 +170,23 @@ def _redact_outputs(root: Path) -> None:
             write_atomic(file, clean.encode("utf-8", errors="surrogateescape"))
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ecomgpt")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
     from ecom_tasks import fetch as fetch_module
 
     parser = argparse.ArgumentParser(prog="ecomgpt", description="EcomGPT toolkit commands.")
+    parser.add_argument("--version", action="version", version=f"ecomgpt {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("tasks-path", help="print the installed task folder, for lm_eval --include_path "
+                                           "\"$(ecomgpt tasks-path)\" from any folder")
     fetch = commands.add_parser("fetch", help="download the 13 released evaluation sets and check their hashes")
     fetch.add_argument("--dest", type=Path, help="target folder (default: the per-user cache)")
     fetch.add_argument("--base-url", help=f"mirror of the release's data folder (or ${fetch_module.BASE_URL_ENV})")
@@ -142,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
 
     def work() -> int:
-        if args.command == "score":
+        if args.command == "tasks-path":
+            print(TASKS_DIR)
+        elif args.command == "score":
             from ecomgpt.score import run_score
 
             run_score(args.out, args.model, args.model_args, args.limit, args.batch_size, args.label,

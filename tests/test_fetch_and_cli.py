@@ -54,3 +54,25 @@ def test_ecomgpt_eval_adds_the_include_path():
     assert _with_include_path(["--help"]) == ["--help"]
     with pytest.raises(EcomGPTError, match="sets --include_path"):
         _with_include_path(["--tasks", "x", "--include_path=/elsewhere"])
+
+
+def test_ecomgpt_eval_knows_its_own_names_and_checks_data_before_any_model(capsys, monkeypatch, tmp_path):
+    from ecomgpt.cli import eval_main
+
+    assert eval_main(["ls", "tasks"]) == 0
+    listed = capsys.readouterr().out
+    assert "group  ecom_unseen\n" in listed and "task   ecom_lenovo_ner_release" in listed and "tag    ecom_zh" in listed
+    assert len(listed.splitlines()) < 60  # ours only, not lm-eval's thousands
+    assert eval_main(["--tasks", "ecom_unsen", "--model", "hf", "--model_args", "pretrained=none"]) == 2
+    assert "did you mean ecom_unseen" in capsys.readouterr().err
+    monkeypatch.setenv("ECOMGPT_EVAL_DIR", str(tmp_path / "missing"))
+    assert eval_main(["--tasks", "ecom_unseen", "--model", "hf", "--model_args", "pretrained=none"]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_version_and_tasks_path(capsys):
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("ecomgpt ")
+    assert main(["tasks-path"]) == 0
+    assert capsys.readouterr().out.strip() == str(TASKS_DIR)
