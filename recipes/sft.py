@@ -222,6 +222,12 @@ def parse(recipe: Recipe | None, argv: list[str] | None = None) -> tuple[ScriptA
         parser.error("--model_name_or_path is required (a recipe file sets it)")
     if not script.train_file:
         parser.error("--train_file is required (an ecomgpt-data folder, mixture.jsonl or save_to_disk folder)")
+    given = set(sys.argv[1:] if argv is None else argv)
+    if recipe is not None and "--output_dir" not in given and script.model_name_or_path != recipe.model_name_or_path:
+        # another model than the recipe's: its own output folder, never the recipe's
+        args.output_dir = f"outputs/{Path(script.model_name_or_path.rstrip('/')).name}-ecomgpt"
+    if "--logging_steps" not in given and 0 < args.max_steps < 5 * args.logging_steps:
+        args.logging_steps = max(1, args.max_steps // 5)  # a short run still logs a few points of its loss
     return script, args
 
 
@@ -292,6 +298,11 @@ def train(script: ScriptArguments, args: TrainingArguments, callbacks: list | No
                    "global_step": result.global_step, "train_loss": result.training_loss,
                    "log_history": trainer.state.log_history}
         (out / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        print(f"saved the fine-tuned model to {out} ({result.global_step} steps, final training loss "
+              f"{result.training_loss:.4f}; {len(train_set)} instances trained of {counts['instances']}: "
+              f"{counts['dropped_response_too_long']} dropped as too long, {counts['dropped_empty_response']} with an "
+              f"empty response, {counts['prompt_truncated']} prompts cut; summary in {out / 'training_summary.json'})",
+              flush=True)
     return out
 
 

@@ -284,3 +284,14 @@ def test_abbreviated_flags_are_refused(rows, model_dir, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         parse(bloomz_560m.RECIPE, ["--train_file", str(data), "--max_step", "1", "--output_dir", str(tmp_path)])
     assert exit_info.value.code == 2
+
+
+def test_another_model_gets_its_own_output_folder_and_short_runs_log_their_loss(tmp_path):
+    script, args = parse(bloomz_560m.RECIPE, ["--model_name_or_path", "/models/my-bloom/", "--train_file", "x",
+                                              "--max_steps", "6"])
+    assert args.output_dir == "outputs/my-bloom-ecomgpt" and args.logging_steps == 1
+    script, args = parse(bloomz_560m.RECIPE, ["--train_file", "x", "--max_steps", "100", "--logging_steps", "50"])
+    assert args.output_dir == "outputs/bloomz-560m-ecomgpt" and args.logging_steps == 50
+    script, args = parse(bloomz_560m.RECIPE, ["--model_name_or_path", "m", "--train_file", "x",
+                                              "--output_dir", str(tmp_path)])
+    assert args.output_dir == str(tmp_path)
