@@ -340,7 +340,10 @@ def write_tables(tables: list[Table], out: Path) -> None:
         write_atomic(out / f"{table.name}.tex", latex(table))
 
 
-def bar_chart(runs: list[Run]):
+def bar_chart(runs: list[Run], paper_models: list[str] | None = None):
+    """Table 4's columns as grouped bars, one colour per run (and per paper row named in `paper_models`, drawn
+    outlined). A zero is a bar of height 0 with a "0" on it; a missing value is a hatched "n/a" box, never a gap
+    that could be read as zero."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -348,16 +351,32 @@ def bar_chart(runs: list[Run]):
     import numpy as np
 
     headings = [heading for heading, _ in TABLE4]
-    width = 0.8 / max(len(runs), 1)
+    paper = {row["model"]: row for row in paper_rows("4")}
+    unknown = [m for m in paper_models or [] if m not in paper]
+    if unknown:
+        raise ResultsError(f"--paper-models: no paper row {unknown}; known: {', '.join(paper)}")
+    series = [(run.label, table4_values(run), {}) for run in runs]
+    series += [(f"{m} (paper)", [paper[m].get(column) for _, column in TABLE4],
+                {"fill": False, "hatch": ("..", "xx", "\\\\", "oo")[i % 4], "edgecolor": f"C{len(runs) + i}"})
+               for i, m in enumerate(paper_models or [])]
+    width = 0.8 / max(len(series), 1)
     figure, axis = plt.subplots(figsize=(14, 5))
     positions = np.arange(len(headings))
-    for i, run in enumerate(runs):
-        values = [np.nan if v is None else v for v in table4_values(run)]
-        axis.bar(positions + i * width - 0.4 + width / 2, values, width, label=run.label)
+    top = max([v for _, values, _ in series for v in values if v is not None] + [10.0])
+    for i, (label, values, style) in enumerate(series):
+        x = positions + i * width - 0.4 + width / 2
+        bars = axis.bar(x, [0.0 if v is None else v for v in values], width, label=label, **style)
+        colour = bars.patches[0].get_facecolor() if style.get("fill", True) else bars.patches[0].get_edgecolor()
+        for xi, value in zip(x, values):
+            if value is None:
+                axis.bar(xi, top * 0.04, width, fill=False, hatch="///", edgecolor="grey", linewidth=0.5)
+                axis.text(xi, top * 0.045, "n/a", ha="center", va="bottom", fontsize=6, color="grey")
+            elif value == 0:
+                axis.text(xi, 0, "0", ha="center", va="bottom", fontsize=7, color=colour)
     axis.set_xticks(positions, [h.replace(" ", "\n", 1) for h in headings], fontsize=8)
     axis.set_ylabel("score (0-100)")
-    axis.set_title("Table 4 columns per model (gaps: missing tasks or metrics)")
-    axis.legend()
+    axis.set_title("Table 4 columns per model ('0': a score of zero; hatched 'n/a': missing task or metric)")
+    axis.legend(fontsize=8)
     figure.tight_layout()
     return figure
 
@@ -401,7 +420,7 @@ def save_figure(figure, path: Path) -> None:
 
 
 def make_results(run_dirs: list[Path], out: Path, labels: list[str] | None = None,
-                 plot_limited: bool = False) -> tuple[list[Run], list[str]]:
+                 plot_limited: bool = False, paper_models: list[str] | None = None) -> tuple[list[Run], list[str]]:
     """Read the runs, write tables and plots into `out`; returns the runs and the warnings."""
     labels = labels or []
     runs = [run for path in run_dirs for run in read_runs(path)]
@@ -429,7 +448,7 @@ def make_results(run_dirs: list[Path], out: Path, labels: list[str] | None = Non
     warnings = ([warnings_first] if warnings_first else []) + [w for run in runs for w in run.warnings]
     intervals = bootstrap_lines(runs, out)
     if plotted:
-        save_figure(bar_chart(plotted), out / "table4_bars.png")
+        save_figure(bar_chart(plotted, paper_models), out / "table4_bars.png")
         for name, figure in scaling_charts(plotted).items():
             save_figure(figure, out / f"{name}.png")
     else:
@@ -449,11 +468,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("runs", nargs="+", type=Path, help="lm-eval --output_path folders (or results_*.json files)")
     parser.add_argument("--out", type=Path, required=True, help="folder for the tables and plots")
     parser.add_argument("--label", action="append", default=[], help="a label per run, in order (repeat)")
+    parser.add_argument("--paper-models", type=lambda text: [m.strip() for m in text.split(",") if m.strip()],
+                        default=[], help='paper rows drawn as reference bars, e.g. "EcomGPT (7b1),ChatGPT"')
     parser.add_argument("--plot-limited", action="store_true",
                         help="also plot runs made with lm-eval --limit (they are always in the tables, marked)")
     args = parser.parse_args(argv)
     def work() -> int:
-        runs, warnings = make_results(args.runs, args.out, args.label, args.plot_limited)
+        runs, warnings = make_results(args.runs, args.out, args.label, args.plot_limited, args.paper_models)
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
         print((args.out / "table4_unseen.md").read_text(encoding="utf-8"))

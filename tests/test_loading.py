@@ -161,3 +161,19 @@ def test_gold_label_outside_the_label_list_is_counted_and_named(broken_copy, cap
     assert len(warning) == 1
     assert "2 gold label(s)" in warning[0] and "3: 'Not A Topic'" in warning[0] and "7: 'Not A Topic'" in warning[0]
     assert "Not A Topic" not in docs[2]["prompt"]  # which is why it is reported
+
+
+def test_lm_evals_custom_dataset_hint_is_silenced_for_our_tasks_only():
+    import logging
+
+    import ecom_tasks.utils  # noqa: F401 - installs the filter, as lm-eval's loading of our YAMLs does
+
+    task_logger = logging.getLogger("lm_eval.api.task")
+
+    def passes(message: str) -> bool:
+        record = task_logger.makeRecord(task_logger.name, logging.WARNING, __file__, 1, message, (), None)
+        return all(f.filter(record) for f in task_logger.filters)
+
+    assert not passes("ecom_lenovo_ner: Custom kwargs can be passed to `--metadata` in console (as json string)")
+    assert passes("hellaswag: Custom kwargs can be passed to `--metadata` in console (as json string)")
+    assert passes("ecom_lenovo_ner: something else")

@@ -306,3 +306,20 @@ def test_bootstrap_aggregations_equal_the_tasks_own():
     release = [{"doc_id": i, "micro_f1": t, "macro_f1": t} for i, t in enumerate(tags)]
     for metric, average in (("micro_f1", "micro"), ("macro_f1", "macro")):
         assert aggregate(task_items(release, metric), every)[0] == pytest.approx(seqeval_f1(tags, average))
+
+
+def test_bars_tell_zero_from_missing_and_draw_paper_reference_bars(tmp_path):
+    scores = uniform(30.0)
+    scores["ecom_multicpr_product_select"]["rouge_l"] = 0.0  # a real zero
+    del scores["ecom_absa_review_topic"]  # missing: Review Topic columns
+    run = read_run(fake_run(tmp_path / "run", scores))
+    figure = bar_chart([run], ["EcomGPT (7b1)", "ChatGPT"])
+    axis = figure.axes[0]
+    texts = [t.get_text() for t in axis.texts]
+    assert texts.count("n/a") == 3 and texts.count("0") == 1
+    assert [t.get_text() for t in axis.get_legend().get_texts()] == [
+        "my-model [default v1.1]", "EcomGPT (7b1) (paper)", "ChatGPT (paper)"]
+    assert sum(1 for patch in axis.patches if patch.get_hatch() == "///") == 3
+    with pytest.raises(ResultsError, match="no paper row"):
+        bar_chart([run], ["GPT-9"])
+    assert main([str(tmp_path / "run"), "--out", str(tmp_path / "out"), "--paper-models", "ChatGPT"]) == 0
