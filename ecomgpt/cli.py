@@ -15,6 +15,20 @@ from ecomgpt_core.files import write_atomic
 from ecomgpt_core.openai_client import redact
 
 LM_EVAL_SUBCOMMANDS = ("run", "ls", "validate")
+EVAL_HELP = """ecomgpt-eval: lm-eval with the EcomGPT held-out suite on its include path.
+
+  ecomgpt-eval --tasks ecom_unseen --model hf --model_args pretrained=bigscience/bloomz-560m \\
+      --batch_size auto --output_path runs/bloomz-560m --log_samples
+  ecomgpt-eval --tasks ecom_unseen_release --model hf \\
+      --model_args pretrained=bigscience/bloomz-7b1,max_length=964 --gen_kwargs num_beams=4,do_sample=False
+  ecomgpt-eval --tasks ecom_unseen --model ecomgpt-openai --model_args model=gpt-3.5-turbo,num_concurrent=8
+  ecomgpt-eval ls tasks          this suite's tasks, groups and tags (--all: lm-eval's too)
+
+Data: ECOMGPT_EVAL_DIR (the released sets; else the copy `ecomgpt fetch` puts in the cache, ECOMGPT_CACHE_DIR);
+OPENAI_API_KEY for OpenAI models. Results: `ecomgpt-results RUN_DIR --out DIR`.
+
+lm-eval's own options follow.
+"""
 
 
 def _with_include_path(argv: list[str]) -> list[str]:
@@ -105,6 +119,8 @@ def eval_main(argv: list[str] | None = None) -> int:
     if output_path:  # lm-eval takes a folder or a .json file name
         os.environ[USAGE_DIR_VAR] = str(Path(output_path).parent if output_path.endswith(".json") else output_path)
     def work() -> int:
+        if not argv or argv[0] in ("-h", "--help"):
+            print(EVAL_HELP)  # this suite's usage first; lm-eval's own options follow
         if argv and argv[0] == "ls" and "--all" not in argv[1:]:
             print("\n".join(f"{kind:<5}  {name}" for name, kind in sorted(_suite_names().items(), key=lambda x: (x[1], x[0]))))
             print("(this suite's tasks, groups and tags; `ecomgpt-eval ls tasks --all` lists lm-eval's as well)")

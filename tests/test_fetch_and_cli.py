@@ -76,3 +76,13 @@ def test_version_and_tasks_path(capsys):
     assert capsys.readouterr().out.startswith("ecomgpt ")
     assert main(["tasks-path"]) == 0
     assert capsys.readouterr().out.strip() == str(TASKS_DIR)
+
+
+def test_ecomgpt_eval_help_starts_with_this_suite(capsys):
+    from ecomgpt.cli import eval_main
+
+    with pytest.raises(SystemExit):
+        eval_main(["--help"])
+    out = capsys.readouterr().out
+    assert out.startswith("ecomgpt-eval: lm-eval with the EcomGPT held-out suite")
+    assert out.index("ECOMGPT_EVAL_DIR") < out.index("lm-eval's own options follow")
