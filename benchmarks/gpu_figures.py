@@ -279,6 +279,8 @@ def main() -> None:
         return prepare(args.prepare, args.mixture, args.instances, seed=0)
     if not args.data:
         parser.error("--data (a folder written by --prepare) is required")
+    if not (args.data / "mixture.jsonl").is_file() or not (args.data / "tokenizer").is_dir():
+        parser.error(f"--data {args.data}: no mixture.jsonl and tokenizer/ there; write them with --prepare")
 
     from recipes import bloomz_1b7, bloomz_3b, bloomz_7b1, bloomz_560m
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ecom_tasks.release import TASK_NAMES, UNSEEN_TASKS, released_tasks
+from ecom_tasks.release import RELEASE_SUFFIX, TASK_NAMES, UNSEEN_TASKS, released_tasks
 from ecom_tasks.target_lengths import length_stats
 
 HERE = Path(__file__).parent
@@ -61,7 +61,7 @@ def render_release_task(folder: str) -> str:
         f"# {folder}: {task.task_type}, {task.lang.upper()}; the release profile (release_metrics.py): the\n"
         f"# released code's candidates, scoring and answer length ({RELEASE_MAX_GEN_TOKS} tokens, end-of-sequence only).\n"
         f"include: {RELEASE_TEMPLATE_OF_PARADIGM[task.paradigm]}\n"
-        f"task: {TASK_NAMES[folder]}_release\n"
+        f"task: {TASK_NAMES[folder]}{RELEASE_SUFFIX}\n"
         f"tag: [ecom_release]\n"
         f"generation_kwargs:\n"
         f"  until: []\n"
@@ -83,7 +83,8 @@ def group_members() -> dict[str, list[str]]:
         "ecom_unseen_dataset": [f for f in official if f not in UNSEEN_TASKS],
     }
     members = {group: [TASK_NAMES[f] for f in folders] for group, folders in groups.items()}
-    members.update({f"{group}_release": [f"{TASK_NAMES[f]}_release" for f in folders] for group, folders in groups.items()})
+    members.update({f"{group}{RELEASE_SUFFIX}": [f"{TASK_NAMES[f]}{RELEASE_SUFFIX}" for f in folders]
+                    for group, folders in groups.items()})
     return members
 
 
@@ -94,7 +95,7 @@ def render_group(group: str, members: list[str]) -> str:
     lines.append("aggregate_metric_list:")
     for metric in AGGREGATED_METRICS:
         lines += [f"  - metric: {metric}", "    aggregation: mean", "    weight_by_size: false"]
-    lines += ["metadata:", f"  version: {RELEASE_VERSION if group.endswith('_release') else DEFAULT_VERSION}", ""]
+    lines += ["metadata:", f"  version: {RELEASE_VERSION if group.endswith(RELEASE_SUFFIX) else DEFAULT_VERSION}", ""]
     return "\n".join(lines)
 
 

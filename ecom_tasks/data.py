@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from ecom_tasks.release import manifest, released_task
+from ecom_tasks.release import manifest, released_task, released_tasks
 from ecomgpt_core.errors import EcomGPTError
 from ecomgpt_core.locations import EVAL_DIR_VAR, DataLocationError, cache_root, data_dir
 
@@ -86,6 +86,15 @@ def gold_outside_labels(folder: str, meta: dict, records: list[dict]) -> list[tu
                 else [span["type"] for span in record["spans"]])
         found += [(number, label) for label in dict.fromkeys(gold) if label not in labels]
     return found
+
+
+def check_eval_data(root: Path | None = None) -> Path:
+    """The evaluation folder (default: `eval_dir()`) with every released task's meta-info.json readable, so that
+    a missing or broken folder is named in seconds, before any model loads."""
+    root = eval_dir() if root is None else root
+    for folder in released_tasks():
+        read_meta(folder, root)
+    return root
 
 
 def read_meta(folder: str, root: Path | None = None) -> dict:

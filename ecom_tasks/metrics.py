@@ -129,10 +129,12 @@ def ner_pairs(text: str) -> set[tuple[str, str]]:
 
 
 def ner_type_counts(pred: set, gold: set) -> dict[str, list[int]]:
-    """Per type: [hits, predicted, gold] of one record, for every type it predicts or holds."""
+    """Per type: [hits, predicted, gold] of one record, for every type it predicts or holds. The entities are
+    tuples whose first item is the type: (type, value) pairs here, seqeval's (type, start, end) in the
+    bootstrap."""
     counts: dict[str, list[int]] = {}
-    for entity_type, _ in pred | gold:
-        counts.setdefault(entity_type, [0, 0, 0])
+    for entity in pred | gold:
+        counts.setdefault(entity[0], [0, 0, 0])
     for pair in pred:
         counts[pair[0]][1] += 1
         counts[pair[0]][0] += pair in gold

@@ -18,6 +18,8 @@ MANIFEST_PATH = Path(__file__).with_name("release_manifest.json")
 NOT_IN_OFFICIAL_LIST = "ZH-Multi_CPR-CLS-query_item_matching"
 
 # The three unseen *tasks* of the paper's Table 4; the other official folders are unseen *datasets*.
+RELEASE_SUFFIX = "_release"  # the release profile's task and group names: <default name> + this
+
 UNSEEN_TASKS = (
     "ZH-OpenBG_Align-CLS-item_align",
     "EN-ABSA-CLS-review_topic_category",

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-RELEASE_SUFFIX = "_release"
+from ecom_tasks import metrics
+from ecom_tasks.release import RELEASE_SUFFIX
+
 
 
 @dataclass
@@ -58,18 +60,11 @@ def aggregate(items: TaskItems, index: np.ndarray) -> np.ndarray:
 
 
 def _entity_counts(gold_tags: list[str], predicted_tags: list[str]) -> dict[str, list[int]]:
+    """Per type [hits, predicted, gold] of seqeval's entities ((type, start, end), the type first, as the
+    default profile's (type, value) pairs)."""
     from seqeval.metrics.sequence_labeling import get_entities
 
-    gold, predicted = set(get_entities(gold_tags)), set(get_entities(predicted_tags))
-    counts: dict[str, list[int]] = {}
-    for entity in gold | predicted:
-        counts.setdefault(entity[0], [0, 0, 0])
-    for entity in predicted:
-        counts[entity[0]][1] += 1
-        counts[entity[0]][0] += entity in gold
-    for entity in gold:
-        counts[entity[0]][2] += 1
-    return counts
+    return metrics.ner_type_counts(set(get_entities(predicted_tags)), set(get_entities(gold_tags)))
 
 
 def _per_type(dicts: list[dict]) -> np.ndarray:
@@ -99,14 +94,13 @@ def task_items(samples: list[dict], metric: str) -> TaskItems:
     return TaskItems("micro" if array.shape[1] == 3 else "pr", array)
 
 
-def read_samples(run_path: Path) -> dict[str, list[dict]]:
-    """Task (without the profile suffix) -> its samples, from the newest results file's time stamp."""
-    results = sorted(Path(run_path).rglob("results_*.json"), key=lambda p: p.name)
-    if not results:
-        return {}
-    stamp = results[-1].name.removeprefix("results_").removesuffix(".json")
+def read_samples(results_file: Path) -> dict[str, list[dict]]:
+    """Task (without the profile suffix) -> its samples: the `samples_*` files lm-eval wrote beside
+    `results_file` with the same time stamp (none without --log_samples)."""
+    results_file = Path(results_file)
+    stamp = results_file.name.removeprefix("results_").removesuffix(".json")
     samples = {}
-    for file in results[-1].parent.glob(f"samples_*_{stamp}.jsonl"):
+    for file in results_file.parent.glob(f"samples_*_{stamp}.jsonl"):
         task = file.name.removeprefix("samples_").removesuffix(f"_{stamp}.jsonl").removesuffix(RELEASE_SUFFIX)
         rows = [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
         samples[task] = sorted(rows, key=lambda row: row["doc_id"])
@@ -132,10 +126,10 @@ def paired_intervals(samples_a: dict, samples_b: dict, columns: list[tuple[str, 
                 raise ValueError(f"{task}: the two runs scored different documents; a paired bootstrap needs the same")
             if task not in draws:
                 draws[task] = rng.integers(0, len(a), size=(resamples, len(a)))
-            index = draws[task]
-            full = np.arange(len(a))[None, :]
-            delta = aggregate(task_items(a, metric), index) - aggregate(task_items(b, metric), index)
-            point = aggregate(task_items(a, metric), full)[0] - aggregate(task_items(b, metric), full)[0]
+            items_a, items_b = task_items(a, metric), task_items(b, metric)
+            index, full = draws[task], np.arange(len(a))[None, :]
+            delta = aggregate(items_a, index) - aggregate(items_b, index)
+            point = aggregate(items_a, full)[0] - aggregate(items_b, full)[0]
             per_task.append((point, delta))
         point = float(np.mean([p for p, _ in per_task]))
         deltas = np.mean([d for _, d in per_task], axis=0)

@@ -78,8 +78,7 @@ def _check_suite_tasks(argv: list[str]) -> None:
     suite's tasks is checked (a missing folder is reported in seconds, not after the model has loaded)."""
     import difflib
 
-    from ecom_tasks.data import eval_dir, read_meta
-    from ecom_tasks.release import released_tasks
+    from ecom_tasks.data import check_eval_data
 
     requested = [name for name in _tasks_arg(argv) if name.startswith("ecom")]
     if not requested:
@@ -90,9 +89,7 @@ def _check_suite_tasks(argv: list[str]) -> None:
             close = difflib.get_close_matches(name, known, n=3)
             hint = f"did you mean {' or '.join(close)}?" if close else "`ecomgpt-eval ls tasks` lists them"
             raise EcomGPTError(f"no task, group or tag named {name!r} in this suite; {hint}")
-    root = eval_dir()
-    for folder in released_tasks():
-        read_meta(folder, root)
+    check_eval_data()
 
 
 def _output_path(argv: list[str]) -> str | None:

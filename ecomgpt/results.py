@@ -22,7 +22,7 @@ from importlib import resources
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ecom_tasks.release import TASK_NAMES, UNSEEN_TASKS, released_tasks
+from ecom_tasks.release import RELEASE_SUFFIX, TASK_NAMES, UNSEEN_TASKS, released_tasks
 from ecomgpt_core.errors import EcomGPTError, run_command
 from ecomgpt_core.files import write_atomic
 
@@ -46,15 +46,14 @@ TABLE4 = [
 PARADIGM_COLUMNS = ["CLS", "EXT", "GEN", "NER", "Other (GEN+NER)", "All"]
 LANGUAGE_COLUMNS = ["EN", "ZH", "EN+ZH"]
 SCALING_LABEL = re.compile(r"^(?P<name>.+)@(?P<axis>tasks|per_task)=(?P<x>\d+)$")
-RELEASE_SUFFIX = "_release"
 PAPER_SOURCE = "Reported numbers are the paper's (ecomgpt/paper_reported.csv, transcribed from its Tables 4, 9 and 10). "
 TABLE9_NOTE = ("The paper does not list which tasks its Table 9 columns (cls / ext / other) hold; 'Other (GEN+NER)' "
                "is our reading.")
 METRIC_NOTE = (
     PAPER_SOURCE + "They are not comparable with runs of the default profile (`ecom_unseen`, marked `[default "
-    "profile]`): it scores set-F1 over answer items, NER by (type, span) pairs and ROUGE-L with jieba + "
+    "v<version>]`): it scores set-F1 over answer items, NER by (type, span) pairs and ROUGE-L with jieba + "
     "rouge-chinese, while the released scorer scores NER with seqeval BIO tags and ROUGE with the `rouge` package "
-    "on unsegmented text. Runs of the release profile (`ecom_unseen_release`, marked `[release profile]`) are "
+    "on unsegmented text. Runs of the release profile (`ecom_unseen_release`, marked `[release v<version>]`) are "
     "scored as the released code scores them, on all 500 records, and can be put beside the paper's numbers. "
     + TABLE9_NOTE
 )
@@ -77,6 +76,7 @@ class Run:
     limit: float | None = None  # lm-eval's --limit, when the run used one
     profile: str = "default"  # "default" (ecom_unseen) or "release" (ecom_unseen_release)
     versions: dict[str, str] = field(default_factory=dict)  # task -> its metadata.version
+    results_file: Path | None = None  # the lm-eval results file read (its samples lie beside it)
 
 
 def expected_metrics(task: str, profile: str = "default") -> tuple[str, ...]:
@@ -148,7 +148,7 @@ def read_results(files: list[Path], path: Path) -> Run:
     limit = config.get("limit")
     base = _default_label(data, path)
     run = Run(base + (f" (limit {limit:g})" if isinstance(limit, (int, float)) else ""), path, {}, base_label=base,
-              limit=limit)
+              limit=limit, results_file=newest)
     if len(files) > 1:
         run.warnings.append(f"{path}: {len(files)} results files, reading the newest ({newest.name})")
     if run.limit is not None:
@@ -215,7 +215,7 @@ def bootstrap_lines(runs: list[Run], out: Path, resamples: int = 1000, seed: int
     that logged samples (`--log_samples`); written to `bootstrap.md`, returned as lines to print."""
     from ecomgpt.bootstrap import format_interval, paired_intervals, read_samples
 
-    samples = {run.label: read_samples(run.path) for run in runs}
+    samples = {run.label: read_samples(run.results_file) if run.results_file else {} for run in runs}
     lines = []
     for i, a in enumerate(runs):
         for b in runs[i + 1:]:
@@ -480,7 +480,9 @@ def main(argv: list[str] | None = None) -> int:
         print((args.out / "table4_unseen.md").read_text(encoding="utf-8"))
         if (args.out / "bootstrap.md").is_file():
             print((args.out / "bootstrap.md").read_text(encoding="utf-8"))
-        print(f"{len(runs)} run(s) -> {args.out}/results.md, tables as .md/.csv/.tex, table4_bars.png")
+        plots = sorted(p.name for p in args.out.glob("*.png"))
+        print(f"{len(runs)} run(s) -> {args.out}/results.md, tables as .md/.csv/.tex"
+              + (f", {', '.join(plots)}" if plots else ", no plot (see the warnings)"))
         return 0
 
     return run_command("ecomgpt-results", work)

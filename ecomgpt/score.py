@@ -17,8 +17,7 @@ import sys
 from pathlib import Path
 
 from ecom_tasks import fetch as fetch_module
-from ecom_tasks.data import EvalDataError, eval_dir, read_meta
-from ecom_tasks.release import released_tasks
+from ecom_tasks.data import EvalDataError, check_eval_data, eval_dir
 from ecomgpt_core.errors import EcomGPTError
 
 TINY_LIMIT = 20
@@ -39,9 +38,7 @@ def ready_eval_dir(allow_fetch: bool) -> Path:
         except EvalDataError as error:
             raise EvalDataError(f"no evaluation sets here and fetching them failed ({error}); set ECOMGPT_EVAL_DIR "
                                 "to a copy (e.g. ../shared/ecominstruct_eval)") from None
-    for folder in released_tasks():
-        read_meta(folder, root)  # a missing or broken folder is named now, not after the model has loaded
-    return root
+    return check_eval_data(root)
 
 
 def tiny_model(out: Path, root: Path) -> Path:

@@ -102,6 +102,10 @@ def published_dir(out: Path, replace: bool = False) -> Iterator[Path]:
         raise
 
 
+def lock_path(out: Path) -> Path:
+    return out.parent / f".{out.name}.lock"
+
+
 @contextmanager
 def exclusive_lock(out: Path) -> Iterator[Path]:
     """Hold `.NAME.lock` beside `out` for the block; a second holder fails at once with BlockingIOError. The
@@ -110,7 +114,7 @@ def exclusive_lock(out: Path) -> Iterator[Path]:
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    path = out.parent / f".{out.name}.lock"
+    path = lock_path(out)
     with path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         try:

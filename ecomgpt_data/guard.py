@@ -112,9 +112,6 @@ class HeldOutGuard:
                     return "containment", held
         return None
 
-    def hits(self, text: str) -> bool:
-        return self.match(text) is not None
-
     def summary(self) -> dict:
         return {"held_out_texts": self.texts, "guarded_by": dict(self.guarded), "unguarded": len(self.unguarded),
                 "unguarded_texts": self.unguarded[:50], "ngram": self.ngram, "min_units": self.min_units}

@@ -9,6 +9,7 @@ config give a byte-identical `mixture.jsonl`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -34,8 +35,8 @@ from ecomgpt_data.instructions import RESPONSE_SEPARATOR, make_instruction
 from ecomgpt_data.pseudo import pseudo_sources
 from ecomgpt_data.records import Malformed, RawDataError, Record, Skipped
 from ecomgpt_data.sampling import BoundedSample
-from ecomgpt_core.files import exclusive_lock, published_dir
-from ecomgpt_core.hashing import seeded_int, sha256_of
+from ecomgpt_core.files import exclusive_lock, lock_path, published_dir
+from ecomgpt_core.hashing import seeded_int
 from ecomgpt_core.locations import raw_dir
 from ecomgpt_data.sources import Source, load_sources
 from ecomgpt_data.sources.jsonl import jsonl_source
@@ -99,18 +100,6 @@ def resolve_eval_dir(config: MixtureConfig) -> Path:
 SURROGATE = re.compile("[\ud800-\udfff]")  # what errors="surrogateescape" makes of bytes that are not UTF-8
 
 
-def all_utf8(paths: Iterable[Path]) -> bool:
-    """Whether every file decodes as UTF-8 (archives are opened by their readers, so they count as unknown)."""
-    for path in paths:
-        if path.suffix == ".zip":
-            return False
-        try:
-            path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-    return True
-
-
 def undamaged(items: Iterable, root: Path, check_text: bool = True) -> Iterator:
     """A source's items, with a record holding bytes that are not UTF-8 turned into a `Malformed` naming it (so
     `--on-error skip` skips and counts it), and a damaged zip archive into a BuildError naming the folder.
@@ -131,33 +120,58 @@ def known_raw_files() -> dict[str, dict[str, dict]]:
     return json.loads(resources.files("ecomgpt_data.sources").joinpath("raw_files.json").read_text(encoding="utf-8"))
 
 
-def raw_file_differences(source: Source, hashes: dict[str, str], sizes: dict[str, int]) -> list[str]:
+@dataclass
+class InputFiles:
+    """What one read of a source's input files tells: per file (by its name under the source's folder) the
+    SHA-256 and size, and whether every file decodes as UTF-8 (an archive never counts as such: its reader
+    decodes it)."""
+
+    sha256: dict[str, str]
+    sizes: dict[str, int]
+    all_utf8: bool
+
+
+def raw_file_differences(source: Source, files: InputFiles) -> list[str]:
     """What differs between a shipped source's files and the snapshot (empty for unknown sources)."""
     expected = known_raw_files().get(source.name)
     if expected is None:
         return []
     found = []
     for name, want in expected.items():
-        if name not in hashes:
+        if name not in files.sha256:
             continue
-        if sizes[name] != want["size"]:
-            found.append(f"{source.name}/{name}: {sizes[name]:,} bytes, the snapshot has {want['size']:,}")
-        elif hashes[name] != want["sha256"]:
-            found.append(f"{source.name}/{name}: same size but different content (sha256 {hashes[name][:12]}..., "
-                         f"the snapshot has {want['sha256'][:12]}...)")
+        if files.sizes[name] != want["size"]:
+            found.append(f"{source.name}/{name}: {files.sizes[name]:,} bytes, the snapshot has {want['size']:,}")
+        elif files.sha256[name] != want["sha256"]:
+            found.append(f"{source.name}/{name}: same size but different content (sha256 {files.sha256[name][:12]}"
+                         f"..., the snapshot has {want['sha256'][:12]}...)")
     return found
 
 
-def checked_input_files(source: Source, root: Path, eval_dir: Path | None) -> dict[str, str]:
-    """The SHA-256 of each of a source's input files (for the manifest), after checking that they exist and
-    that the source is not a held-out evaluation dataset."""
+def read_input_files(source: Source, root: Path, eval_dir: Path | None) -> InputFiles:
+    """Each input file read once, after checking that they all exist; the source is refused when it is a
+    held-out evaluation dataset."""
     paths = source.files(root)
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise BuildError(f"source {source.name}: missing input file(s) {missing}")
-    hashes = {p: sha256_of(p) for p in paths}
+    hashes, sizes, utf8 = {}, {}, True
+    for path in paths:
+        data = path.read_bytes()  # one read serves the digest, the size and the UTF-8 check
+        hashes[path], sizes[path] = hashlib.sha256(data).hexdigest(), len(data)
+        if path.suffix == ".zip":
+            utf8 = False
+        elif utf8:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                utf8 = False
     check_source_identity(source.name, source.derived_from, paths, hashes, eval_dir)
-    return {(p.relative_to(root).as_posix() if source.folder else p.name): h for p, h in hashes.items()}
+
+    def name(path: Path) -> str:
+        return path.relative_to(root).as_posix() if source.folder else path.name
+
+    return InputFiles({name(p): h for p, h in hashes.items()}, {name(p): n for p, n in sizes.items()}, utf8)
 
 
 @dataclass
@@ -244,7 +258,8 @@ class MixtureBuilder:
             raise BuildError(f"source {source.name}: {root} is not a folder (raw data folder: {raw})")
         return root
 
-    def stream_source(self, source: Source, root: Path, states: list[TaskState], report: dict) -> None:
+    def stream_source(self, source: Source, root: Path, states: list[TaskState], report: dict,
+                      check_text: bool = True) -> None:
         config = self.config
         label_sets = source.label_sets(root) if source.label_sets else {}
         pool: deque[Record] = deque(maxlen=POOL_SIZE)
@@ -252,7 +267,7 @@ class MixtureBuilder:
         malformed: list[str] = []
         items = tqdm(source.read(root), desc=source.name, unit=" records", disable=not self.progress,
                      mininterval=1.0, leave=False)
-        for item in undamaged(items, root, check_text=not (source.folder and all_utf8(source.files(root)))):
+        for item in undamaged(items, root, check_text):
             if isinstance(item, Malformed):
                 where = f"{root / item.origin if source.folder else item.origin}"
                 if config.on_error == "raise":
@@ -310,12 +325,9 @@ class MixtureBuilder:
         roots = {name: self.source_root(source) for name, source in self.sources.items() if name in wanted}
         if not config.unsafe_no_guard:
             self.eval_dir = resolve_eval_dir(config)
-        file_hashes = {name: checked_input_files(self.sources[name], roots[name], self.eval_dir)
-                       for name in sorted(roots)}
+        inputs = {name: read_input_files(self.sources[name], roots[name], self.eval_dir) for name in sorted(roots)}
         for name in sorted(roots):
-            sizes = {rel: (roots[name] / rel).stat().st_size for rel in file_hashes[name]} if self.sources[name].folder \
-                else {}
-            self.raw_differences += raw_file_differences(self.sources[name], file_hashes[name], sizes)
+            self.raw_differences += raw_file_differences(self.sources[name], inputs[name])
         if self.raw_differences:
             listed = "; ".join(self.raw_differences)
             if config.strict:
@@ -328,9 +340,10 @@ class MixtureBuilder:
         states = {t.name: TaskState(t, sample=BoundedSample(config.per_task)) for t in self.tasks}
         source_reports: dict[str, dict] = {}
         for name in sorted(roots):
-            report = source_reports.setdefault(name, {"files": file_hashes[name]})
+            report = source_reports.setdefault(name, {"files": inputs[name].sha256})
             self.stream_source(self.sources[name], roots[name],
-                               [s for s in states.values() if s.spec.source == name], report)
+                               [s for s in states.values() if s.spec.source == name], report,
+                               check_text=not inputs[name].all_utf8)
 
         rows: list[dict] = []
         for task in self.tasks:
@@ -373,11 +386,8 @@ class MixtureBuilder:
 
 def is_mixture_folder(path: Path) -> bool:
     """Whether `path` holds an `ecomgpt-data build` output (its manifest names the mixture's columns)."""
-    try:
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(manifest, dict) and manifest.get("columns") == list(COLUMNS) and "task_order" in manifest
+    manifest = outputs.read_manifest(path)
+    return manifest.get("columns") == list(COLUMNS) and "task_order" in manifest
 
 
 def check_output(out: Path, config: MixtureConfig, overwrite: bool) -> None:
@@ -417,6 +427,6 @@ def build(config: MixtureConfig, out: Path, overwrite: bool = False, quality_fil
                 raise BuildError("no instance survived the filters; nothing written")
             write_mixture(rows, manifest, out, overwrite)
     except BlockingIOError:
-        raise BuildError(f"another build is writing {out} now (lock {Path(out).parent / ('.' + Path(out).name + '.lock')}); "
-                         "wait for it to finish or choose another --out") from None
+        raise BuildError(f"another build is writing {out} now (lock {lock_path(Path(out))}); wait for it to finish or "
+                         "choose another --out") from None
     return manifest

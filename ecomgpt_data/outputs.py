@@ -4,6 +4,7 @@ replaced only when asked and only when it holds this tool's own output."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,15 @@ from ecom_tasks.data import eval_dir as default_eval_dir
 from ecomgpt_core.errors import EcomGPTError
 from ecomgpt_core.locations import raw_dir as default_raw_dir
 from ecomgpt_data.errors import BuildError
+
+
+def read_manifest(folder: Path) -> dict:
+    """The `manifest.json` an `ecomgpt-data` command wrote into `folder`, or {} when there is no readable one."""
+    try:
+        manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
 
 
 def protected_folders(raw_dir: str | None, eval_dir: str | None) -> dict[Path, str]:

@@ -20,13 +20,13 @@ from pathlib import Path
 from ecomgpt_data import atomic_tasks as at
 from ecomgpt_data.atomic_tasks import TaskSpec
 from ecomgpt_data.errors import BuildError
-from ecomgpt_data.outputs import check_output
+from ecomgpt_data.outputs import check_output, read_manifest
 from ecomgpt_data.records import Malformed, Record
 from ecomgpt_data.sampling import BoundedSample
 from ecomgpt_core.files import published_dir
 from ecomgpt_core.hashing import seeded_int
 from ecomgpt_core.locations import raw_dir as resolve_raw_dir
-from ecomgpt_core.openai_client import ChatRequest, ChatRunner
+from ecomgpt_core.openai_client import ChatRequest, ChatRunner, redact
 from ecomgpt_data.sources import Source, load_sources
 
 MAX_INPUT_CHARS = 500
@@ -113,7 +113,7 @@ def pseudo_label(out: Path, model: str, raw_dir: str | None = None, tasks: list[
             continue
         lines[task.name].append(json.dumps({"sentences": record.text, "output": answer.strip(), "prompt": prompt,
                                             "model": model, "record": f"{task.source}/{record.id}"}, ensure_ascii=False))
-    manifest = {"model": model, "base_url": runner.base_url, "seed": seed, "per_task": per_task, "tasks": {}}
+    manifest = {"model": model, "base_url": redact(runner.base_url), "seed": seed, "per_task": per_task, "tasks": {}}
     for task in chosen:
         manifest["tasks"][task.name] = {"source": task.source, "lang": task.lang, "family": task.family,
                                         "description": list(task.description), "file": f"{task.name}.jsonl",
@@ -130,11 +130,7 @@ def pseudo_label(out: Path, model: str, raw_dir: str | None = None, tasks: list[
 
 def is_pseudo_folder(path: Path) -> bool:
     """Whether `path` holds a `pseudo-label` output (its manifest names the model and the tasks)."""
-    try:
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(manifest, dict) and {"model", "tasks", "per_task"} <= manifest.keys()
+    return {"model", "tasks", "per_task"} <= read_manifest(path).keys()
 
 
 def pseudo_sources(folder: Path) -> list[Source]:

@@ -257,20 +257,26 @@ def samples_run(folder: Path, task_values: dict[str, list], model: str) -> Path:
     return folder
 
 
+def samples_of(model_folder: Path) -> dict:
+    from ecomgpt.bootstrap import read_samples
+
+    return read_samples(next(model_folder.glob("results_*.json")))
+
+
 def test_paired_bootstrap_on_a_constructed_pair(tmp_path):
-    from ecomgpt.bootstrap import paired_intervals, read_samples
+    from ecomgpt.bootstrap import paired_intervals
 
     # A beats B by exactly 3 on every document of Product Select: the difference is 3 in every resample.
     b_values = [float(v % 7) * 10 for v in range(200)]
     a = samples_run(tmp_path / "a", {"ecom_multicpr_product_select": [v + 3 for v in b_values]}, "a")
     b = samples_run(tmp_path / "b", {"ecom_multicpr_product_select": b_values}, "b")
     columns = [("Product Select ROUGE-L", ["ecom_multicpr_product_select"], "rouge_l")]
-    [(point, low, high)] = paired_intervals(read_samples(a / "a"), read_samples(b / "b"), columns).values()
+    [(point, low, high)] = paired_intervals(samples_of(a / "a"), samples_of(b / "b"), columns).values()
     assert point == pytest.approx(3.0) and low == pytest.approx(3.0) and high == pytest.approx(3.0)
     # A wins by 10 on half of the documents and ties on the rest: mean 5; the 95% interval of a mean of 200
     # Bernoulli(1/2) x 10 is 5 +- 1.96 * 10 * 0.5 / sqrt(200) = [4.31, 5.69] (normal approximation).
     c = samples_run(tmp_path / "c", {"ecom_multicpr_product_select": [v + 10 * (i % 2) for i, v in enumerate(b_values)]}, "c")
-    [(point, low, high)] = paired_intervals(read_samples(c / "c"), read_samples(b / "b"), columns, 4000).values()
+    [(point, low, high)] = paired_intervals(samples_of(c / "c"), samples_of(b / "b"), columns, 4000).values()
     assert point == pytest.approx(5.0)
     assert low == pytest.approx(4.31, abs=0.2) and high == pytest.approx(5.69, abs=0.2)
     runs, _ = make_results([c, b], tmp_path / "out")
@@ -279,12 +285,12 @@ def test_paired_bootstrap_on_a_constructed_pair(tmp_path):
 
 
 def test_bootstrap_refuses_runs_over_different_documents(tmp_path):
-    from ecomgpt.bootstrap import paired_intervals, read_samples
+    from ecomgpt.bootstrap import paired_intervals
 
     a = samples_run(tmp_path / "a", {"ecom_multicpr_product_select": [1.0, 2.0]}, "a")
     b = samples_run(tmp_path / "b", {"ecom_multicpr_product_select": [1.0, 2.0, 3.0]}, "b")
     with pytest.raises(ValueError, match="different documents"):
-        paired_intervals(read_samples(a / "a"), read_samples(b / "b"),
+        paired_intervals(samples_of(a / "a"), samples_of(b / "b"),
                          [("x", ["ecom_multicpr_product_select"], "rouge_l")])
 
 
