@@ -117,7 +117,7 @@ def read_meta(folder: str, root: Path | None = None) -> dict:
     return meta
 
 
-def _check_record(record: object, folder: str, meta: dict) -> str | None:
+def check_record(record: object, folder: str, meta: dict) -> str | None:
     """Why this record cannot be used for its task type, or None."""
     if not isinstance(record, dict):
         return "a record must be a JSON object"
@@ -157,7 +157,7 @@ def read_records(folder: str, root: Path | None = None, meta: dict | None = None
                 f"{path}:{number}: malformed JSON ({err.msg} at column {err.colno}). "
                 f"Restore the file from the release, or {FETCH_HINT}."
             ) from None
-        problem = _check_record(record, folder, meta)
+        problem = check_record(record, folder, meta)
         if problem:
             raise EvalDataError(f"{path}:{number}: {problem}.")
         records.append(record)

@@ -209,11 +209,15 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="the whole pipeline with a tiny random model on this machine (smoke run)")
     demo.add_argument("--out", type=Path, default=Path("ecomgpt-demo"), help="output folder (default ./ecomgpt-demo)")
     demo.add_argument("--raw-dir", help="raw datasets (default: $ECOMGPT_RAW_DIR)")
-    demo.add_argument("--source", dest="sources", action="append", default=[], help="only these sources (repeatable)")
-    demo.add_argument("--per-task", type=int, default=16)
-    demo.add_argument("--steps", type=int, default=30, help="fine-tuning steps")
-    demo.add_argument("--limit", type=int, default=2, help="records per evaluation task")
-    demo.add_argument("--max-gen-toks", type=int, default=32)
+    demo.add_argument("--source", dest="sources", action="append", default=[],
+                      help="train on these sources' classification tasks (repeatable; default: "
+                           "product_matching_magellan, ecd_ecommerce_dialogue_sample, semeval_absa_laptops)")
+    demo.add_argument("--task", dest="tasks", action="append", default=[],
+                      help="evaluate on these tasks (repeatable; default: the four matching / topic tasks)")
+    demo.add_argument("--per-task", type=int, default=64, help="instances per training task (default 64)")
+    demo.add_argument("--steps", type=int, default=150, help="fine-tuning steps (default 150)")
+    demo.add_argument("--limit", type=int, default=24, help="records per evaluation task (default 24)")
+    demo.add_argument("--max-gen-toks", type=int, default=8, help="(default 8)")
     demo.add_argument("--overwrite", action="store_true")
     from ecomgpt.score import add_arguments
 
@@ -236,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             from ecomgpt.demo import run_demo
 
             run_demo(args.out, args.raw_dir, args.sources, args.per_task, args.steps, args.limit, args.max_gen_toks,
-                     args.overwrite)
+                     args.overwrite, args.tasks)
         elif args.command == "fetch":
             dest = fetch_module.fetch(args.dest, args.base_url, args.force)
             print(f"evaluation sets ready in {dest}")

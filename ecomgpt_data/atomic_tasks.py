@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ecom_tasks.prompts import ANSWER_SEP, NO_ENTITY, draw_candidates, ner_target
 from ecomgpt_data.records import Record
@@ -30,11 +30,25 @@ class Example:
     candidates: tuple[str, ...] = ()
 
 
-@dataclass
 class BuildContext:
-    rng: random.Random
-    pool: Sequence[Record] = ()  # earlier records of the same source (negatives, distractors)
-    label_sets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """What a builder gets besides its record: a per-record seeded RNG, earlier records of the same source
+    (negatives, distractors) and the source's label sets. Instead of `rng`, `seed` may give a function of no
+    argument that returns the RNG's seed; the RNG is then made on first use (most builders draw nothing, and
+    hashing the seed and seeding a `random.Random` cost more than many a builder costs to run)."""
+
+    def __init__(self, rng: random.Random | None = None, pool: Iterable[Record] = (),
+                 label_sets: dict[str, tuple[str, ...]] | None = None, seed: Callable[[], int] | None = None):
+        if (rng is None) == (seed is None):
+            raise ValueError("give BuildContext an rng or a seed")
+        self._rng, self._seed = rng, seed
+        self.pool = pool
+        self.label_sets = label_sets or {}
+
+    @property
+    def rng(self) -> random.Random:
+        if self._rng is None:
+            self._rng = random.Random(self._seed())
+        return self._rng
 
 
 Builder = Callable[[Record, BuildContext], Iterable[Example]]
@@ -350,4 +364,107 @@ def text_to_target() -> Builder:
         if not record.text or not record.target:
             return []
         return [Example(record.id, record.text, record.target)]
+    return build
+
+
+# --- generic builders over a record's text, target, labels and attributes -------------------------------------
+# Readers of the later sources shape `record.text` as the whole task input, so these few builders serve many
+# tasks: the original task, its reversal, and recombinations with other records of the pool.
+
+def same_item(a: Record, b: Record) -> bool:
+    """Whether two records are about one item (same text, or the same `labels["item"]`, which a reader sets
+    where one product has several records): a recombination never takes the other as a negative."""
+    return a.text == b.text or bool(a.labels.get("item")) and a.labels.get("item") == b.labels.get("item")
+
+
+def target_to_text() -> Builder:
+    """Reversal of `text_to_target`: from the written target back to the input text."""
+    def build(record: Record, ctx: BuildContext) -> list[Example]:
+        if not record.text or not record.target:
+            return []
+        return [Example(record.id, record.target, record.text)]
+    return build
+
+
+def labelled_items(label_key: str) -> Builder:
+    """Extraction: the record's `labels[label_key]` items from its text ("None" when it has none)."""
+    def build(record: Record, ctx: BuildContext) -> list[Example]:
+        if label_key not in record.labels:
+            return []
+        return [Example(record.id, record.text, joined(record.labels[label_key]))]
+    return build
+
+
+def pair_classification(prefix: str, labels: Sequence[str]) -> Builder:
+    """Simplification: one (item, label) pair of `record.attributes`, the item shown after the text."""
+    def build(record: Record, ctx: BuildContext) -> list[Example]:
+        pairs = [(k, v) for k, v in record.attributes if v in labels]
+        if not pairs:
+            return []
+        index = ctx.rng.randrange(len(pairs))
+        item, label = pairs[index]
+        return [Example(f"{record.id}#{index}", f"{record.text}\n{prefix}: {item}", label, tuple(labels))]
+    return build
+
+
+def choose_target(distractors: int = 3, prefix: str = "Candidates") -> Builder:
+    """Recombination: the record's target among `distractors` targets of other records of the pool (or among
+    the record's own `candidates`, when it has them)."""
+    def build(record: Record, ctx: BuildContext) -> list[Example]:
+        if not record.text or not record.target:
+            return []
+        others = [c for c in record.candidates if c != record.target]
+        if not others:
+            others = list(dict.fromkeys(r.target for r in ctx.pool if r.subset == record.subset and r.target
+                                        and r.target != record.target and not same_item(r, record)))
+            if len(others) < distractors:
+                return []
+            others = ctx.rng.sample(others, distractors)
+        options = others + [record.target]
+        ctx.rng.shuffle(options)
+        listed = "\n".join(f"({i}) {option}" for i, option in enumerate(options, 1))
+        return [Example(record.id, f"{record.text}\n{prefix}:\n{listed}", record.target)]
+    return build
+
+
+def target_matching(labels: tuple[str, str] = ("match", "not match"), prefix: str = "Text") -> Builder:
+    """Recombination: the record's text with its own target, or (half the time) with another record's."""
+    def build(record: Record, ctx: BuildContext) -> list[Example]:
+        if not record.text or not record.target:
+            return []
+        shown, label = record.target, labels[0]
+        if ctx.rng.random() < 0.5:
+            others = [r.target for r in ctx.pool if r.subset == record.subset and r.target
+                      and r.target != record.target and not same_item(r, record)]
+            if not others:
+                return []
+            shown, label = ctx.rng.choice(others), labels[1]
+        return [Example(record.id, f"{record.text}\n{prefix}: {shown}", label, labels)]
+    return build
+
+
+NOT_STATED = "n/a"
+
+
+def attribute_lines() -> Builder:
+    """Attribute value extraction: every attribute of the record, as `type: value` lines ("None" when the
+    title does not state it)."""
+    def build(record: Record, ctx: BuildContext) -> list[Example]:
+        keys = list(dict.fromkeys(k for k, _ in record.attributes))
+        if not keys:
+            return []
+        stated = [{"type": k, "term": v} for k, v in record.attributes if v != NOT_STATED]
+        return [Example(record.id, record.text, ner_target(keys, stated), tuple(keys))]
+    return build
+
+
+def one_attribute() -> Builder:
+    """Simplification: the value(s) of one attribute, chosen per record ("None" when not stated)."""
+    def build(record: Record, ctx: BuildContext) -> list[Example]:
+        keys = list(dict.fromkeys(k for k, _ in record.attributes))
+        if not keys:
+            return []
+        key = ctx.rng.choice(keys)
+        values = [v for k, v in record.attributes if k == key and v != NOT_STATED]
+        return [Example(f"{record.id}#{key}", record.text, joined(values), (key,))]
     return build

@@ -1,4 +1,4 @@
-"""`ecomgpt-data build`, `ecomgpt-data stats` and `ecomgpt-data pseudo-label`."""
+"""`ecomgpt-data build`, `ecomgpt-data stats`, `ecomgpt-data pseudo-label` and `ecomgpt-data heldout-train`."""
 
 from __future__ import annotations
 
@@ -44,6 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", dest="cache_dir", help="answer cache (default: the per-user ecomgpt cache)")
     p.add_argument("--price-table", dest="price_table", help="JSON {model: [prompt, completion]} US$ per 1M tokens")
 
+    h = commands.add_parser("heldout-train", help="the SFT upper bound's data: per held-out task, its own training "
+                                                  "split as that task's evaluation prompts (never for the mixture)")
+    h.add_argument("--heldout-dir", type=Path, help="the folder with ABSA/, Reddit_QA/, MEPAVE/ (../shared/heldout_train)")
+    h.add_argument("--jsonl", action="append", default=[], metavar="TASK=FILE",
+                   help="a task's training records in the released format (JSON Lines of `sentences` + `labels` / "
+                        "`spans`, as in its test.json); TASK is the eval task (ecom_lenovo_ner) or its folder name")
+    h.add_argument("--out", required=True, type=Path, help="writes OUT/<task>/ per task, and OUT/heldout_train.json")
+    h.add_argument("--per-task", dest="per_task", type=int, default=800, help="training instances per task (paper: 800)")
+    h.add_argument("--seed", type=int, default=42)
+    h.add_argument("--eval-dir", dest="eval_dir", help="the evaluation sets (default $ECOMGPT_EVAL_DIR, then the fetched copy)")
+    h.add_argument("--overwrite", action="store_true", help="replace task folders written before")
+
     s = commands.add_parser("stats", help="print a task / paradigm / language table of a built mixture")
     s.add_argument("mixture", type=Path, help="a folder written by build (or its mixture.jsonl)")
     return parser
@@ -85,18 +97,43 @@ def run_build(args: argparse.Namespace) -> int:
         print("  held-out guard: DISABLED (--unsafe-no-guard); never train on this for a held-out evaluation")
     else:
         rules = guard["dropped_records_by_rule"]
-        print(f"  held-out guard: {sum(rules.values())} records dropped (" + ", ".join(f"{r} {n}" for r, n in rules.items())
+        checked = sum(r.get("guard_checked_records", 0) for r in manifest["sources"].values())
+        print(f"  held-out guard: {checked:,} records checked (those with an instance that could be selected), "
+              f"{sum(rules.values())} dropped (" + ", ".join(f"{r} {n}" for r, n in rules.items())
               + f"); {guard['held_out_texts']} held-out texts guarded"
               + (f", {guard['unguarded']} unguardable (no letter or digit; listed in manifest.json)"
                  if guard["unguarded"] else "") + "; dropped pairs in manifest.json")
-    print("  generated {generated} instances, of which held-out guard dropped {guard}, filtered {filtered}, "
-          "duplicates {dup}".format(
-        generated=totals.get("generated", 0), guard=totals.get("guard_dropped", 0),
-        filtered=sum(totals.get(k, 0) for k in ("empty_output", "empty_input", "too_long", "quality_dropped")),
-        dup=totals.get("duplicates", 0)))
+    print("  instances: {generated:,} generated, {filtered:,} filtered out, {dup:,} duplicates, {guard:,} that could "
+          "have been selected dropped by the held-out guard, {over:,} over the per-task quota, {selected:,} selected"
+          .format(generated=totals.get("generated", 0), guard=totals.get("guard_dropped", 0),
+                  filtered=sum(totals.get(k, 0) for k in ("empty_output", "empty_input", "too_long", "quality_dropped")),
+                  dup=totals.get("duplicates", 0), over=totals.get("over_quota", 0), selected=totals.get("selected", 0)))
     for name, report in manifest["sources"].items():
         if report["malformed"] or report["skipped"]:
             print(f"  {name}: {report['malformed']} malformed skipped, skipped {report['skipped']}")
+    return 0
+
+
+def run_heldout_train(args: argparse.Namespace) -> int:
+    from ecomgpt_data.heldout import heldout_train
+
+    jsonl = {}
+    for given in args.jsonl:
+        task, sep, path = given.partition("=")
+        if not sep or not task or not path:
+            raise BuildError(f"--jsonl {given!r}: expected TASK=FILE")
+        jsonl[task] = Path(path)
+    if args.per_task < 1:
+        raise BuildError(f"--per-task must be at least 1, got {args.per_task}")
+    summary = heldout_train(args.heldout_dir, args.out, args.per_task, args.seed, jsonl, args.eval_dir, args.overwrite)
+    for name, report in summary["built"].items():
+        print(f"wrote {report['folder']}: {report['selected']} instances of {report['records']} {report['source']} "
+              f"records; {report['dropped_overlapping_test']} dropped as overlapping the test set"
+              + (f" ({report['note']})" if report["note"] else ""))
+    print(f"no training data for {len(summary['without_data'])} task(s):")
+    for name, why in summary["without_data"].items():
+        print(f"  {name}: {why}")
+    print(f"summary in {args.out / 'heldout_train.json'}; train with recipes/sft_upper_bound.py --data {args.out}")
     return 0
 
 
@@ -112,6 +149,13 @@ def stats_table(rows: list[dict]) -> str:
         tasks = Counter(k[("task", "paradigm", "lang", "cot").index(column)] for k in by_task)
         lines.append(f"{column:<9} " + "  ".join(f"{k}: {tasks[k]} tasks / {counts[k]}" for k in sorted(counts)))
     lines.append(f"total     {len(by_task)} tasks / {len(rows)} instances")
+    lines += ["", "per source (tasks / instances / share of the instances):"]
+    tasks_of = Counter(r["source"] for r in {r["task"]: r for r in rows}.values())
+    instances_of = Counter(r["source"] for r in rows)
+    source_width = max([len(s) for s in instances_of] + [6])
+    for source, n in sorted(instances_of.items(), key=lambda item: (-item[1], item[0])):
+        lines.append(f"  {source:<{source_width}}  {tasks_of[source]:>3} tasks  {n:>7} instances  {100 * n / len(rows):5.1f}%")
+    lines.append(f"  {len(instances_of)} sources")
     return "\n".join(lines)
 
 
@@ -132,7 +176,8 @@ def run_stats(path: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"build": run_build, "stats": lambda a: run_stats(a.mixture), "pseudo-label": run_pseudo_label}
+    commands = {"build": run_build, "stats": lambda a: run_stats(a.mixture), "pseudo-label": run_pseudo_label,
+                "heldout-train": run_heldout_train}
     return run_command("ecomgpt-data", lambda: commands[args.command](args))
 
 

@@ -24,13 +24,14 @@ QualityFilter = Callable[[str, str], bool]  # (prompt, response) -> keep?
 
 
 UNTIDY = re.compile(r"[\t\r\u00a0\u3000]|  | \n|\n |\n\n\n|^\s|\s$")
+NEEDS_CLEANING = re.compile(f"{ILLEGAL.pattern}|{UNTIDY.pattern}")  # one search for the common, tidy text
 
 
 def clean(text: str) -> tuple[str, bool]:
     """(the text with illegal characters removed and whitespace normalised, whether it had illegal ones)."""
-    illegal = ILLEGAL.search(text) is not None
-    if not illegal and not UNTIDY.search(text):
+    if NEEDS_CLEANING.search(text) is None:
         return text, False
+    illegal = ILLEGAL.search(text) is not None
     text = ILLEGAL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = "\n".join(SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return BLANK_LINES.sub("\n\n", text).strip(), illegal
@@ -47,16 +48,18 @@ class RuleFilter:
         """(cleaned example or None, rejection reason or None, whether illegal characters were removed)."""
         text, bad_input = clean(example.input)
         output, bad_output = clean(example.output)
-        labels = [clean_label(c) for c in example.candidates]
-        had_illegal = bad_input or bad_output or any(bad for _, bad in labels)
-        candidates = tuple(label for label, _ in labels)
-        if (text, output, candidates) != (example.input, example.output, example.candidates):
+        candidates, had_illegal = example.candidates, bad_input or bad_output
+        if candidates:
+            labels = [clean_label(c) for c in candidates]
+            had_illegal = had_illegal or any(bad for _, bad in labels)
+            candidates = tuple(label for label, _ in labels)
+        if text is not example.input or output is not example.output or candidates != example.candidates:
             example = replace(example, input=text, output=output, candidates=candidates)
         if not output:
             return None, "empty_output", had_illegal
         if not text:
             return None, "empty_input", had_illegal
-        size = len(text) + len(output) + sum(len(c) + 2 for c in candidates)
+        size = len(text) + len(output) + (sum(map(len, candidates)) + 2 * len(candidates) if candidates else 0)
         if size > self.max_chars:
             return None, "too_long", had_illegal
         return example, None, had_illegal

@@ -21,6 +21,7 @@ listed (`unguarded`), never silently ignored.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -66,6 +67,8 @@ class HeldOutGuard:
         self.texts = 0
         self.guarded = dict.fromkeys(RULES, 0)
         self.unguarded: list[str] = []
+        # Attribute names, product titles and labels recur across a source's records: remember recent answers.
+        self._match_cached = functools.lru_cache(maxsize=1 << 16)(self._match)
         for text in held_out_texts:
             key = normalise(text)
             self.texts += 1
@@ -95,6 +98,9 @@ class HeldOutGuard:
 
     def match(self, text: str) -> tuple[str, str] | None:
         """(the rule, the held-out text) when `text` must not be trained on, else None."""
+        return self._match_cached(text)
+
+    def _match(self, text: str) -> tuple[str, str] | None:
         key = normalise(text)
         held = self._equal.get(key)
         if held is not None:

@@ -173,6 +173,48 @@ PROMPTS.update({
     },
 })
 
+# Generic families for the later sources: the task's description carries what is specific.
+PROMPTS.update({
+    "generate": {
+        "en": ["Perform {description} for the input above.", "Write the output of {description} for this input.",
+               "Given the input, carry out {description}."],
+        "zh": ["对上述输入完成{description}。", "针对这段输入写出{description}的结果。", "根据输入进行{description}。"],
+    },
+    "extract": {
+        "en": ["Perform {description}: copy the items from the text above.", "List what the text holds for {description}.",
+               "Which parts of the text answer {description}? Copy them."],
+        "zh": ["进行{description}：从上述文本中原样复制。", "列出文本中属于{description}的内容。", "文本中哪些部分是{description}的答案？请照抄。"],
+    },
+    "select": {
+        "en": ["Select the right candidate for {description}.", "Which of the candidates is right ({description})?",
+               "Pick one candidate for {description} and copy it."],
+        "zh": ["为{description}选出正确的候选。", "哪个候选是正确的（{description}）？", "为{description}挑选一个候选并照抄。"],
+    },
+    "match": {
+        "en": ["Do the two parts above belong together ({description})?", "Decide whether they match: {description}.",
+               "Is this pair a match for {description}?"],
+        "zh": ["上面两部分是否对应（{description}）？", "判断它们是否匹配：{description}。", "这一对内容在{description}上是否匹配？"],
+    },
+    "attribute_value_lines": {
+        "en": ["Extract the value of each candidate attribute from the product title.",
+               "For every candidate attribute, what value does the title give?",
+               "Fill in each candidate attribute from the title."],
+        "zh": ["从商品标题中抽取每个候选属性的值。", "对每个候选属性，标题给出的值是什么？", "根据标题填写每个候选属性。"],
+    },
+    "opinion_summary": {
+        "en": ["Summarise the opinions of the reviews above.", "Write a short summary of what these reviewers think.",
+               "What do the customers say overall? Summarise the reviews."],
+        "zh": ["总结上述评论的观点。", "简要概括这些评论者的看法。", "顾客总体上怎么说？请总结这些评论。"],
+    },
+    "answer_generation": {
+        "en": ["Answer the question using the evidence above.", "Write an answer to the shopper's question from the given evidence.",
+               "Based on the evidence, how would you answer the question?"],
+        "zh": ["根据上述证据回答问题。", "根据给定证据写出对顾客问题的回答。", "基于证据，你会如何回答这个问题？"],
+    },
+})
+FAMILY_CONSTRAINT_LATER = {"generate": "text", "extract": "spans", "select": "copy_one",
+                           "attribute_value_lines": "ner_lines", "opinion_summary": "text", "answer_generation": "text"}
+
 NARROW_PROMPTS = {
     "CLS": {"en": "Classify the input.", "zh": "对输入进行分类。"},
     "EXT": {"en": "Extract the answer from the input.", "zh": "从输入中抽取答案。"},
@@ -199,6 +241,7 @@ FAMILY_CONSTRAINT = {
     "question_generation": "text", "generate_from_labels": "text", "title_generation": "text",
     "copy_from_attributes": "text", "response_generation": "text",
     "query_rewriting": "text", "query_segmentation": "text", "review_summary": "text", "selling_points": "text",
+    **FAMILY_CONSTRAINT_LATER,
 }
 
 

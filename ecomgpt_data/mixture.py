@@ -9,14 +9,17 @@ config give a byte-identical `mixture.jsonl`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import random
 import re
+import sys
+import time
 import zipfile
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -115,9 +118,17 @@ def undamaged(items: Iterable, root: Path, check_text: bool = True) -> Iterator:
                          "snapshot)") from None
 
 
+@functools.cache
+def raw_snapshots() -> dict[str, dict]:
+    """Per shipped source, as the snapshot its SOURCE.md names has it: `files` (each file's SHA-256 and size)
+    and `items` (how many items its reader yields: the progress bar's total). `scripts/raw_snapshot.py`
+    writes it from a build."""
+    return json.loads(resources.files("ecomgpt_data.sources").joinpath("raw_files.json").read_text(encoding="utf-8"))
+
+
 def known_raw_files() -> dict[str, dict[str, dict]]:
     """SHA-256 and size of every file of the shipped sources, as their SOURCE.md snapshots have them."""
-    return json.loads(resources.files("ecomgpt_data.sources").joinpath("raw_files.json").read_text(encoding="utf-8"))
+    return {name: snapshot["files"] for name, snapshot in raw_snapshots().items()}
 
 
 @dataclass
@@ -174,6 +185,53 @@ def read_input_files(source: Source, root: Path, eval_dir: Path | None) -> Input
     return InputFiles({name(p): h for p, h in hashes.items()}, {name(p): n for p, n in sizes.items()}, utf8)
 
 
+class GuardVerdict:
+    """Whether one record holds a held-out text, worked out on first call only: the guard is the dearest step
+    of a build, and it need not look at a record none of whose instances could be selected (or enter the
+    pool). The selection is the same as checking every record first; the counts cover the records checked."""
+
+    __slots__ = ("_check", "_held_out")
+
+    def __init__(self, check: Callable[[], bool]):
+        self._check, self._held_out = check, None
+
+    def __call__(self) -> bool:
+        if self._held_out is None:
+            self._held_out = self._check()
+        return self._held_out
+
+
+class RecentRecords:
+    """The pool: the last `size` records of a source that the guard lets through, oldest first. Records join
+    with their unresolved verdict; reading the pool (or letting it grow `slack` records past `size`) resolves
+    verdicts from the newest record back until `size` clean ones are found and forgets the older ones."""
+
+    def __init__(self, size: int, slack: int = 4096):
+        self.size, self.slack = size, slack
+        self._entries: deque[tuple[Record, GuardVerdict]] = deque()
+
+    def append(self, record: Record, verdict: GuardVerdict) -> None:
+        self._entries.append((record, verdict))
+        if len(self._entries) > self.size + self.slack:
+            self._trim()
+
+    def _trim(self) -> None:
+        kept: list[tuple[Record, GuardVerdict]] = []
+        for entry in reversed(self._entries):
+            if len(kept) == self.size:
+                break
+            if not entry[1]():
+                kept.append(entry)
+        self._entries = deque(reversed(kept))
+
+    def __iter__(self) -> Iterator[Record]:
+        self._trim()
+        return iter([record for record, _ in self._entries])
+
+
+NOT_HELD_OUT = GuardVerdict(lambda: False)  # every record's verdict when the guard is off
+
+
 @dataclass
 class TaskState:
     spec: TaskSpec
@@ -215,9 +273,10 @@ class MixtureBuilder:
                 "prompt": instruction.render(with_description=not config.no_description),
                 "response": instruction.output}
 
-    def offer(self, state: TaskState, example: Example) -> None:
-        """Every offered instance ends in exactly one count: a rule's reason, `duplicates`, `quality_dropped`,
-        `over_quota` or (at the end) `selected`.
+    def offer(self, state: TaskState, example: Example, held_out: GuardVerdict = NOT_HELD_OUT) -> None:
+        """Every offered instance ends in exactly one count: a rule's reason, `duplicates`, `guard_dropped`,
+        `quality_dropped`, `over_quota` or (at the end) `selected`. The guard (`held_out`, its record's verdict)
+        is asked only about an instance that could be selected.
 
         The sampling priority is a seeded hash of the instance's content, so exact duplicates share it: a
         duplicate of a kept instance is found among the kept ones, and one of an instance that was not kept
@@ -235,6 +294,9 @@ class MixtureBuilder:
         reason = state.sample.verdict(priority, digest)
         if reason is not None:
             counts[reason] += 1
+            return
+        if held_out():
+            counts["guard_dropped"] += 1
             return
         if self.quality_filter is not None:
             # Judged only when the instance could be selected: the verdict is per instance, so the
@@ -259,15 +321,24 @@ class MixtureBuilder:
         return root
 
     def stream_source(self, source: Source, root: Path, states: list[TaskState], report: dict,
-                      check_text: bool = True) -> None:
+                      check_text: bool = True, bar: tqdm | None = None) -> None:
         config = self.config
         label_sets = source.label_sets(root) if source.label_sets else {}
-        pool: deque[Record] = deque(maxlen=POOL_SIZE)
+        pool = RecentRecords(POOL_SIZE)
         counts, skipped = Counter(), Counter()
+
+        def verdict(item: Record) -> GuardVerdict:
+            def check() -> bool:
+                held = self.guard_match(source, item)
+                counts["guard_checked_records"] += 1
+                counts["guard_dropped_records"] += held
+                return held
+            return GuardVerdict(check) if self.guard is not None else NOT_HELD_OUT
+
         malformed: list[str] = []
-        items = tqdm(source.read(root), desc=source.name, unit=" records", disable=not self.progress,
-                     mininterval=1.0, leave=False)
-        for item in undamaged(items, root, check_text):
+        for item in undamaged(source.read(root), root, check_text):
+            if bar is not None:
+                bar.update()
             if isinstance(item, Malformed):
                 where = f"{root / item.origin if source.folder else item.origin}"
                 if config.on_error == "raise":
@@ -280,26 +351,22 @@ class MixtureBuilder:
                 skipped[item.reason] += 1
                 continue
             counts["records"] += 1
-            held_out = self.guard_match(source, item)
-            counts["guard_dropped_records"] += bool(held_out)
+            held_out = verdict(item)
             for state in states:
                 if state.spec.subset and state.spec.subset != item.subset:
                     continue
-                rng = random.Random(seeded_int(config.seed, "build", state.spec.name, item.id))
-                for example in state.spec.build(item, BuildContext(rng, pool, label_sets)):
+                seed = functools.partial(seeded_int, config.seed, "build", state.spec.name, item.id)
+                for example in state.spec.build(item, BuildContext(pool=pool, label_sets=label_sets, seed=seed)):
                     state.counts["generated"] += 1
-                    if held_out:
-                        state.counts["guard_dropped"] += 1
-                    else:
-                        self.offer(state, example)
-            if not held_out:
-                pool.append(item)
+                    self.offer(state, example, held_out)
+            pool.append(item, held_out)
         if counts["records"] == 0:
             raise BuildError(f"source {source.name} yielded no record from {root} ({counts['malformed']} malformed, "
                              f"skipped {dict(skipped)}); a file may be empty or damaged: compare it with the snapshot "
                              "its SOURCE.md names, or leave the source out with --drop-source")
         report.update(records=counts["records"], malformed=counts["malformed"], malformed_examples=malformed,
-                      skipped=dict(sorted(skipped.items())), guard_dropped_records=counts["guard_dropped_records"])
+                      skipped=dict(sorted(skipped.items())), guard_checked_records=counts["guard_checked_records"],
+                      guard_dropped_records=counts["guard_dropped_records"])
 
     def guard_match(self, source: Source, item: Record) -> bool:
         """Whether a record holds a held-out text; counted per rule, and a sample of the pairs is kept for the
@@ -339,11 +406,25 @@ class MixtureBuilder:
 
         states = {t.name: TaskState(t, sample=BoundedSample(config.per_task)) for t in self.tasks}
         source_reports: dict[str, dict] = {}
-        for name in sorted(roots):
-            report = source_reports.setdefault(name, {"files": inputs[name].sha256})
-            self.stream_source(self.sources[name], roots[name],
-                               [s for s in states.values() if s.spec.source == name], report,
-                               check_text=not inputs[name].all_utf8)
+        # The bar counts items over all sources; its total (and so its ETA) is known when every source is a
+        # shipped one whose files match their snapshot, which says how many items each yields.
+        snapshots = raw_snapshots()
+        differing = {d.split("/", 1)[0] for d in self.raw_differences}
+        totals = [snapshots[n]["items"] if n in snapshots and n not in differing else None for n in sorted(roots)]
+        bar = tqdm(total=None if None in totals else sum(totals), unit=" records", disable=not self.progress,
+                   mininterval=1.0, dynamic_ncols=True)
+        with bar:
+            for number, name in enumerate(sorted(roots), 1):
+                bar.set_description(f"source {number} of {len(roots)}: {name}")
+                started = time.perf_counter()
+                report = source_reports.setdefault(name, {"files": inputs[name].sha256})
+                mine = [s for s in states.values() if s.spec.source == name]
+                self.stream_source(self.sources[name], roots[name], mine, report,
+                                   check_text=not inputs[name].all_utf8, bar=bar)
+                if self.progress:
+                    bar.write(f"source {number} of {len(roots)}: {name}: {report['records']:,} records, "
+                              f"{sum(s.counts['generated'] for s in mine):,} instances generated for {len(mine)} "
+                              f"tasks ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
 
         rows: list[dict] = []
         for task in self.tasks:
@@ -398,6 +479,7 @@ def check_output(out: Path, config: MixtureConfig, overwrite: bool) -> None:
 def write_mixture(rows: list[dict], manifest: dict, out: Path, overwrite: bool = False) -> Path:
     """Write mixture.jsonl, the `datasets` folder and manifest.json into a staging folder beside `out`, then
     move it into place, so `out` is at every instant the old complete output, the new one, or absent."""
+    import datasets
     from datasets import Dataset, Features, Value
 
     out = Path(out)
@@ -410,7 +492,13 @@ def write_mixture(rows: list[dict], manifest: dict, out: Path, overwrite: bool =
                 handle.write(json.dumps({key: row[key] for key in COLUMNS}, ensure_ascii=False) + "\n")
         features = Features({key: Value("string") for key in COLUMNS})
         dataset = Dataset.from_list([{key: row[key] for key in COLUMNS} for row in rows], features=features)
-        dataset.save_to_disk(str(staging / "dataset"))
+        was_disabled = datasets.are_progress_bars_disabled()
+        datasets.disable_progress_bars()  # a bar for a sub-second save is noise (and in a log, three lines)
+        try:
+            dataset.save_to_disk(str(staging / "dataset"))
+        finally:
+            if not was_disabled:
+                datasets.enable_progress_bars()
         (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
                                                encoding="utf-8")
     return out

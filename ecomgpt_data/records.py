@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ecomgpt_data.errors import RawDataError  # noqa: F401 - raised by readers, imported from here
 
+import csv
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -155,3 +156,41 @@ def unspace_cjk(text: str) -> str:
     """Undo word/character segmentation of Chinese text: drop single spaces next to a non-ASCII character,
     keep spaces between ASCII words ("iPhone 6")."""
     return _CJK_GAP.sub("", text)
+
+
+def delimited_rows(path: Path, root: Path, delimiter: str, header: Sequence[str]) -> Iterator[tuple[str, dict] | Malformed]:
+    """(origin, row) per data row of a CSV / TSV file read with the csv module (quoted fields, CRLF or LF, a
+    delimiter inside quotes), after checking that its header is `header` (extra columns are allowed). A row
+    with fewer fields than the header is `Malformed`; so is a file whose header differs (and nothing more is
+    read from it)."""
+    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
+        rows = csv.reader(handle, delimiter=delimiter)
+        first = next(rows, None)
+        if first is None or [f.strip() for f in first[:len(header)]] != list(header):
+            yield Malformed(origin(path, root, 1), f"expected the header {list(header)} ({delimiter!r}-separated), "
+                                                   f"got {first}")
+            return
+        names = [f.strip() for f in first]
+        for fields in rows:
+            where = origin(path, root, rows.line_num)
+            if not any(f.strip() for f in fields):
+                continue
+            if len(fields) < len(header):
+                yield Malformed(where, f"{len(fields)} fields where the header has {len(names)}")
+                continue
+            yield where, dict(zip(names, fields))
+
+
+class FirstSeen:
+    """Remembers where each key (a normalised text) was first seen, so that a source whose splits share
+    sentences yields each once: `earlier(key, where)` is None the first time, else the first origin."""
+
+    def __init__(self):
+        self._seen: dict[str, str] = {}
+
+    def earlier(self, key: str, where: str) -> str | None:
+        key = " ".join(key.split()).casefold()
+        found = self._seen.get(key)
+        if found is None:
+            self._seen[key] = where
+        return found

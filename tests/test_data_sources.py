@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -29,14 +31,23 @@ def spans(record: Record) -> list[tuple[str, str]]:
     return [(s.term, s.type) for s in record.spans]
 
 
-def test_registry_has_twelve_sources_and_enough_tasks():
-    assert len(SOURCES) == 12
+def test_registry_has_nineteen_sources_and_enough_tasks():
+    assert len(SOURCES) == 19
     tasks = [t for s in SOURCES.values() for t in s.tasks]
-    assert len({t.name for t in tasks}) == len(tasks) >= 45
+    assert len({t.name for t in tasks}) == len(tasks) >= 80
     assert {t.paradigm for t in tasks} == {"CLS", "EXT", "GEN", "NER"}
     assert {t.lang for t in tasks} == {"en", "zh"}
     assert {t.cot for t in tasks} == {"original", "golden_cot"}
     assert {t.strategy for t in tasks} == {"original", "simplification", "reversal", "recombination"}
+
+
+def test_readme_source_table_matches_the_registry():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("<!-- source-table", 1)[1].split("<!-- /source-table -->", 1)[0]
+    rows = [line.split("|") for line in table.splitlines() if line.startswith("| `")]
+    listed = {row[1].strip().strip("`"): (row[2].strip(), int(row[3])) for row in rows}
+    assert listed == {name: (source.lang, len(source.tasks)) for name, source in SOURCES.items()}
+    assert all(row[5].strip() for row in rows)  # every source has its licence stated
 
 
 def test_decode_bioes_and_bio():
@@ -170,6 +181,157 @@ def test_wands_skips_queries_without_class(raw_fixture_dir):
     items = read(raw_fixture_dir, "wands_queries")
     assert [r.text for r in items if isinstance(r, Record)] == ["velvet sofa", "round mirror", "gray sectional"]
     assert items[2] == Skipped("query.csv:4", "query without a class")
+
+
+def skips(items) -> list[tuple[str, str]]:
+    return [(i.origin, i.reason) for i in items if isinstance(i, Skipped)]
+
+
+def test_counterfactual_quotes_crlf_and_sentences_shared_between_splits(raw_fixture_dir):
+    items = read(raw_fixture_dir, "amazon_counterfactual_reviews_en")
+    found = {r.text: r for r in items if isinstance(r, Record)}
+    # A quoted field with a tab and doubled quotes inside, in a CRLF file, is one sentence.
+    assert found['A "must have" for\tcampers, honestly.'].labels == {"counterfactual": ("not counterfactual",)}
+    # EN_test's sentence comes again in EN-ext_train: read once, the repeat skipped and counted.
+    assert skips(items) == [("data/EN-ext_train.tsv:3", "sentence already read from another split")]
+    assert found["I should have bought the bigger size."].id == "data/EN_test.tsv:2"
+    # Clue words only for counterfactual sentences, longest phrase first.
+    assert found["It would have been perfect if it had a longer cord."].labels["clue"] == ("would have", "if it had")
+    assert "clue" not in found["Great battery life."].labels
+    assert len(found) == 12 and not any(t.endswith("\r") for t in found)
+
+
+def test_counterfactual_bad_flag_is_malformed(raw_fixture_dir, tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(raw_fixture_dir / "amazon_counterfactual_reviews_en", raw / "amazon_counterfactual_reviews_en")
+    with (raw / "amazon_counterfactual_reviews_en/data/EN-ext_test.tsv").open("a", encoding="utf-8", newline="") as f:
+        f.write("Too small.\t2\r\n")
+    bad = [i for i in read(raw, "amazon_counterfactual_reviews_en") if isinstance(i, Malformed)]
+    assert bad == [Malformed("data/EN-ext_test.tsv:4", "is_counterfactual is '2', not 0 or 1")]
+
+
+def test_product_qa_tab_and_comma_files_attribute_records_and_question_groups(raw_fixture_dir):
+    items = read(raw_fixture_dir, "contextual_product_qa_amazon")
+    found = [r for r in items if isinstance(r, Record)]
+    by_subset = {}
+    for r in found:
+        by_subset.setdefault(r.subset, []).append(r)
+    assert [(r.text, r.target) for r in by_subset["d2t"]] == [
+        ("brand: CHANEL", "The brand is Chanel."), ("item dimensions: width 9 inches", "It is 9 inches wide."),
+        ("color: green/blue ombre", "It comes in green/blue ombre."), ("batteries included: false", "Batteries are not included.")]
+    assert [(r.text.split("\n")[1], r.labels["relevance"]) for r in by_subset["rank"]][:2] == [
+        ("Attribute: age range description: little kid", ("relevant",)), ("Attribute: batteries included: false", ("irrelevant",))]
+    [group] = by_subset["rank_question"]  # question 367 has one attribute only: no group
+    assert group.target == "age range description: little kid" and len(group.candidates) == 3
+    het = by_subset["hetpqa"]
+    assert het[0].text == 'this art case comes with 40 markers, "64" crayons and 15 pieces of paper.'
+    assert [r.labels["source"] for r in het] == [("seller description",), ("community answer",), ("description",)]
+    # ePQA is comma-separated with a quoted question; a cqa candidate loses its " Question: ..." tail.
+    graded = by_subset["epqa"]
+    assert graded[0].text == 'Question: will this fit, model "frs20"?\nCandidate: it should fit.'
+    assert [r.labels["grade"][0] for r in graded] == ["answers the question", "irrelevant", "irrelevant", "helpful"]
+    assert graded[0].target == "It will fit if you order the correct part." and graded[1].target == ""
+    [question] = by_subset["epqa_question"]
+    assert question.target == "it should fit." and set(question.candidates) == {
+        "it should fit.", "the pan is clear plastic.", "great price."}
+    assert skips(items) == [("semiPQA/data-to-text/dev.csv:2", "pair already read from another split"),
+                            ("hetPQA/answer_generation/dev.csv:2", "pair already read from another split")]
+
+
+def test_product_ave_reads_train_and_test_not_the_train_subset(raw_fixture_dir):
+    items = read(raw_fixture_dir, "product_ave_oamine_ae110k")
+    found = [r for r in items if isinstance(r, Record)]
+    assert [(r.subset, r.text) for r in found] == [
+        ("oamine", "Diesel Men's Exposure High-Top Sneaker"), ("oamine", "Lipton Green Tea 100 Count"),
+        ("ae110k", "YTQHXY Metal Spinner Spoon Fishing Lure 85mm 20g"), ("ae110k", "Polarized Sunglasses Men Driving Eyewear")]
+    assert found[1].attributes == (("Brand", "Lipton"), ("Tea variety", "Green"), ("Tea variety", "Green Tea"))
+    assert ("Model Number", "n/a") in found[2].attributes and found[2].labels == {"category": ("Lure",)}
+    assert skips(items) == [("oa-mine/test.jsonl:1", "title already read from another split")]
+
+
+def test_product_ave_value_outside_the_title_is_malformed(tmp_path):
+    folder = tmp_path / "product_ave_oamine_ae110k"
+    for sub in ("oa-mine", "ae-110k"):
+        (folder / sub).mkdir(parents=True)
+        for split in ("train", "test"):
+            (folder / sub / f"{split}.jsonl").write_text("")
+    (folder / "oa-mine/test.jsonl").write_text(json.dumps(
+        {"input": "Lipton Tea", "category": "Tea", "target_scores": {"Brand": {"Twinings": 1}}}) + "\n")
+    [bad] = read(tmp_path, "product_ave_oamine_ae110k")
+    assert isinstance(bad, Malformed) and bad.origin == "oa-mine/test.jsonl:1" and "Twinings" in bad.reason
+
+
+def test_fewsum_quoted_review_ratings_and_clipped_summary_input(raw_fixture_dir):
+    from ecomgpt_data.sources.fewsum_amazon_opinion_summaries import clip
+
+    items = read(raw_fixture_dir, "fewsum_amazon_opinion_summaries")
+    products = [r for r in items if isinstance(r, Record) and r.subset == "product"]
+    reviews = [r for r in items if isinstance(r, Record) and r.subset == "review"]
+    assert len(products) == 8 and len(reviews) == 24  # one summary cell is empty
+    assert products[0].target == "A pretty pendant." and products[0].labels["item"] == ("B0040",)
+    assert "Review 4: It looks perfect; great gift.\n" in products[0].text  # the csv module strips the quotes
+    assert [r.labels["rating"][0] for r in reviews[:5]] == ["5 stars", "4 stars", "5 stars", "5 stars", "3 stars"]
+    assert reviews[8].labels["category"] == ("electronics",)
+    assert clip("one two three four", 12) == "one two…" and clip("short", 12) == "short"
+
+
+def test_mgshopdial_intents_by_two_annotators_context_and_replies(raw_fixture_dir):
+    found = records(raw_fixture_dir, "mgshopdial_shopping_dialogue")
+    utterances = [r for r in found if r.subset == "utterance"]
+    replies = [r for r in found if r.subset == "reply"]
+    assert [r.labels.get("intent") for r in utterances[:4]] == [("greeting",), ("greeting",), ("o_question", "elicit"), None]
+    assert utterances[2].text == ("Dialogue:\nWizard: Hello, how I can help?\nClient: Hello! I'm looking for some book\n"
+                                  "Utterance (Wizard): Any genre or author in particular?")
+    assert [(r.text.splitlines()[-1], r.target) for r in replies] == [
+        ("Client: Hello! I'm looking for some book", "Any genre or author in particular?"),
+        ("Client: Do you have blue pens?", "Yes, this pack of ten."), ("Wizard: Yes, this pack of ten.", "Anything else?")]
+
+
+def test_mgshopdial_unknown_participant_is_malformed(raw_fixture_dir, tmp_path):
+    folder = tmp_path / "mgshopdial_shopping_dialogue"
+    folder.mkdir()
+    dialogues = json.loads((raw_fixture_dir / "mgshopdial_shopping_dialogue/MGShopDial.json").read_text(encoding="utf-8"))
+    dialogues[1]["utterances"][2]["participant"] = "Assistant"  # the data card's name, not the file's
+    (folder / "MGShopDial.json").write_text(json.dumps(dialogues), encoding="utf-8")
+    bad = [i for i in read(tmp_path, "mgshopdial_shopping_dialogue") if isinstance(i, Malformed)]
+    assert len(bad) == 1 and bad[0].origin == "MGShopDial.json#Officeproducts:1:2:3#3" and "'Assistant'" in bad[0].reason
+
+
+def test_zhijiang_quadruples_with_blank_offsets(raw_fixture_dir):
+    found = records(raw_fixture_dir, "zhijiang_cosmetics_review_opinion")
+    assert [r.text for r in found] == ["很好，超值，很好用", "很好，遮暇功能差一些，总体还不错", "**家的粉底,味道有点大", "一般般"]
+    second = found[1]
+    assert second.target == "_|很好|整体|正面；遮暇功能|差一些|功效|负面；_|还不错|整体|正面"
+    assert second.labels["aspect"] == ("遮暇功能",) and second.labels["opinion"] == ("很好", "差一些", "还不错")
+    assert second.labels["category"] == ("整体", "功效")
+    assert ("遮暇功能差一些", "负面") in second.attributes and ("遮暇功能差一些", "功效") in second.attributes
+
+
+def test_zhijiang_offset_that_misses_its_term_is_malformed(raw_fixture_dir, tmp_path):
+    folder = tmp_path / "zhijiang_cosmetics_review_opinion"
+    shutil.copytree(raw_fixture_dir / "zhijiang_cosmetics_review_opinion", folder)
+    labels = folder / "Train_labels.csv"
+    labels.write_text(labels.read_text(encoding="utf-8").replace("3,味道,7,9", "3,味道,8,10"), encoding="utf-8")
+    items = read(tmp_path, "zhijiang_cosmetics_review_opinion")
+    assert [i for i in items if isinstance(i, Malformed)] == [
+        Malformed("Train_labels.csv:8", "ValueError: '味道' is not at 8:10 of the review")]
+    assert sum(isinstance(i, Record) for i in items) == 3
+
+
+def test_kobe_untokenises_and_pairs_lines(raw_fixture_dir):
+    items = read(raw_fixture_dir, "kobe_taodescribe_test")
+    found = [r for r in items if isinstance(r, Record)]
+    assert found[1].text == "标题：adidas跑鞋\n方面标签：<2>\n用户标签：<c>" and found[1].target == "轻便透气的跑鞋。"
+    assert skips(items) == [("test.src.str:3", "pair already read")]
+
+
+def test_kobe_files_of_different_length_are_malformed(raw_fixture_dir, tmp_path):
+    folder = tmp_path / "kobe_taodescribe_test"
+    shutil.copytree(raw_fixture_dir / "kobe_taodescribe_test", folder)
+    with (folder / "test.src.str").open("a", encoding="utf-8") as handle:
+        handle.write("<3> <a> 水 杯\n")
+    assert [i for i in read(tmp_path, "kobe_taodescribe_test") if isinstance(i, Malformed)] == [
+        Malformed("test.src.str:6", "test.src.str and test.tgt.str differ in length")]
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))

@@ -163,6 +163,30 @@ def test_guard_drops_a_planted_evaluation_sentence_and_counts_it(raw_fixture_dir
     assert not any(normalise(sentence) in normalise(r["prompt"] + r["response"]) for r in rows)
 
 
+def test_guard_runs_over_the_new_sources_and_their_counts_show_it(raw_fixture_dir, eval_dir, tmp_path):
+    """A held-out ABSA sentence planted in the counterfactual reviews and a held-out OpenBG product text as a
+    KOBE description are dropped, and the per-source counts say so."""
+    raw = tmp_path / "raw"
+    shutil.copytree(raw_fixture_dir, raw)
+    absa = eval_dir / "ABSA/tasks/EN-ABSA-CLS-review_topic_category/test.json"
+    sentence = json.loads(absa.read_text(encoding="utf-8").splitlines()[7])["sentences"]
+    with (raw / "amazon_counterfactual_reviews_en/data/EN_train.tsv").open("a", encoding="utf-8") as handle:
+        handle.write(f"{sentence}\t1\n")
+    title = eval_dir / "OpenBG_Align/tasks/ZH-OpenBG_Align-Generate-title_generate/test.json"
+    held_title = json.loads(title.read_text(encoding="utf-8").splitlines()[2])["sentences"]  # its attribute text
+    with (raw / "kobe_taodescribe_test/test.src.str").open("a", encoding="utf-8") as src, \
+            (raw / "kobe_taodescribe_test/test.tgt.str").open("a", encoding="utf-8") as tgt:
+        src.write("<1> <a> " + " ".join("新款保温杯") + "\n")
+        tgt.write(" ".join(held_title) + "\n")
+    manifest, rows = make(raw, tmp_path / "out", sources=["amazon_counterfactual_reviews_en", "kobe_taodescribe_test"])
+    assert manifest["sources"]["amazon_counterfactual_reviews_en"]["guard_dropped_records"] == 1
+    assert manifest["sources"]["kobe_taodescribe_test"]["guard_dropped_records"] == 1
+    assert manifest["tasks"]["amcd.counterfactual_detection"]["guard_dropped"] == 1
+    text = "".join(r["prompt"] + r["response"] for r in rows)
+    assert normalise(sentence) not in normalise(text) and normalise(held_title)[:32] not in normalise(text)
+    assert_every_instance_accounted(manifest)
+
+
 def test_guard_rules_ngrams_containment_and_equality():
     held = ["The quick brown fox jumps over the lazy dog near the river bank",  # 52 chars: 32-char pieces
             "Red sofa cover for a living room",  # 7 words, 26 chars: containment

@@ -63,6 +63,11 @@ def test_encode_masks_the_prompt_and_keeps_the_response_whole():
     assert encode([1], [7, 8, 9, 10, 11], eos_id=0, max_length=5) is None
 
 
+def tokenized_text(tokenizer, row) -> str:
+    """The text of an encoded instance's unmasked labels, EOS left out."""
+    return tokenizer.decode([t for t in row["labels"] if t != IGNORE_INDEX and t != tokenizer.eos_token_id])
+
+
 def test_tokenised_mixture_counts_drops_and_truncations(rows, model_dir, tmp_path):
     from datasets import Dataset
     from transformers import AutoTokenizer
@@ -76,12 +81,17 @@ def test_tokenised_mixture_counts_drops_and_truncations(rows, model_dir, tmp_pat
                       "prompt_truncated": 1}
     assert tokenised["id"] == ["a", "c"]
     first = tokenised[0]
-    response = tokenizer("ok", add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    # The target is the separator, the response and EOS: the evaluation prompt ends before the separator, so
+    # the model must learn to write it.
+    response = tokenizer("\nok", add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+    assert tokenizer.decode(response[:1]) == "\n"
     assert len(first["input_ids"]) == first["length"] == 40
     assert first["input_ids"][-len(response):] == response
     assert first["labels"] == [IGNORE_INDEX] * (40 - len(response)) + response
-    prompt = tokenizer("short\n", add_special_tokens=False)["input_ids"]
+    prompt = tokenizer("short", add_special_tokens=False)["input_ids"]
     assert tokenised[1]["input_ids"][:len(prompt)] == prompt
+    assert tokenised[1]["labels"][:len(prompt)] == [IGNORE_INDEX] * len(prompt)
+    assert tokenized_text(tokenizer, tokenised[1]) == "\nfine"
 
 
 def test_recipes_carry_the_paper_settings_and_their_sharding(monkeypatch):
@@ -132,7 +142,8 @@ def test_gloo_only_for_several_cpu_processes(monkeypatch):
 def test_two_processes_train_together(rows, model_dir, tmp_path):
     data = subset(rows, tmp_path / "sixteen.jsonl", 16)
     common = ["--model_name_or_path", str(model_dir), "--train_file", str(data), *SMALL, "--num_train_epochs", "1",
-              "--learning_rate", "1e-3", "--seed", "3", "--train_sampling_strategy", "sequential"]
+              "--learning_rate", "1e-3", "--seed", "3", "--train_sampling_strategy", "sequential",
+              "--logging_steps", "3"]  # the 4th step is after the last regular logging step
     env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
     result = subprocess.run(
         [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
@@ -163,6 +174,9 @@ def test_two_processes_train_together(rows, model_dir, tmp_path):
     two_w, one_w, double_w = weights(two), weights(tmp_path / "one"), weights(tmp_path / "double")
     assert any(not torch.allclose(two_w[k], one_w[k], atol=1e-4) for k in one_w)
     assert all(torch.allclose(two_w[k], double_w[k], atol=1e-5) for k in double_w)
+    # ... and reports the same training loss: the mean over both processes, not rank 0's share.
+    double_summary = json.loads((tmp_path / "double" / "training_summary.json").read_text())
+    assert summary["train_loss"] == pytest.approx(double_summary["train_loss"], abs=1e-4)
 
 
 @pytest.mark.slow

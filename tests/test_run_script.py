@@ -4,6 +4,7 @@ checkout's installed .venv) and ends in the printed Table-4 summary with no erro
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,6 +18,9 @@ def test_run_script_on_a_fresh_clone_prints_the_table(eval_dir, tmp_path):
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
     (clone / ".venv").symlink_to(REPO / ".venv")
+    # The borrowed .venv was installed from this checkout's pyproject.toml, which may be ahead of the last commit:
+    # give the clone the same one, or run.sh would reinstall the shared .venv from the clone's folder.
+    shutil.copy2(REPO / "pyproject.toml", clone / "pyproject.toml")
     env = {**os.environ, "ECOMGPT_EVAL_DIR": str(eval_dir), "OUT": str(tmp_path / "score"), "LIMIT": "2",
            "HF_HUB_OFFLINE": "1"}
     result = subprocess.run(["bash", "scripts/run.sh"], cwd=clone, env=env, capture_output=True, text=True,

@@ -40,6 +40,9 @@ BUILTIN_MODULES = (
     "online_shopping_10_cats", "chinese_product_absa_peng2018", "ecd_ecommerce_dialogue_sample",
     "advertisegen_dev", "semeval_absa_laptops", "subjqa_products", "product_matching_magellan",
     "sgd_intent_subset", "wands_queries",
+    "contextual_product_qa_amazon", "product_ave_oamine_ae110k", "amazon_counterfactual_reviews_en",
+    "fewsum_amazon_opinion_summaries", "mgshopdial_shopping_dialogue", "zhijiang_cosmetics_review_opinion",
+    "kobe_taodescribe_test",
 )
 
 
