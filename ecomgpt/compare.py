@@ -34,6 +34,7 @@ from ecomgpt.results import ResultsError, read_run, save_figure
 from ecomgpt_core.errors import EcomGPTError, run_command
 from ecomgpt_core.files import published_dir, write_atomic
 from ecomgpt_core.hashing import seeded_int
+from ecomgpt_core.openai_client import cost_text
 
 CHOICES = ("left", "right", "tie")
 CSV_COLUMNS = ("study_id", "item_id", "annotator", "choice", "note", "seconds")
@@ -477,11 +478,10 @@ def _run(args: argparse.Namespace) -> int:
                        requests_per_minute=args.requests_per_minute, max_retries=args.max_retries,
                        timeout=args.timeout, cache_dir=args.cache_dir, price_table=args.price_table)
         if args.dry_run:
-            cost = result["cost_usd_estimate"]
-            print(f"dry run: {result['calls']} calls for {result['items'] - result['identical']} items (two orders "
+                print(f"dry run: {result['calls']} calls for {result['items'] - result['identical']} items (two orders "
                   f"each; {result['identical']} identical pairs need none; cached answers are free), about "
                   f"{result['prompt_tokens_estimate']:,} prompt tokens; estimated cost "
-                  + (f"US$ {cost:.4f}" if cost is not None else "unknown (no price for this model; see --price-table)"))
+                  + cost_text(result["cost_usd_estimate"]))
         else:
             print(f"wrote {result['annotations']}: {result['judged']} items judged in both orders, "
                   f"{result['order_dependent']} order-dependent (ties), {result['unparsable']} unparsable answers; "

@@ -153,6 +153,11 @@ class RateLimiter:
             self.sleep(wait)
 
 
+def cost_text(cost: float | None) -> str:
+    """A cost estimate for a dry run's message."""
+    return f"US$ {cost:.4f}" if cost is not None else "unknown (no price for this model; see --price-table)"
+
+
 def estimate_tokens(messages: list[dict], max_tokens: int) -> int:
     """A conservative count for the tokens-per-minute limit: one token per character (CJK text is about one
     per character; English is fewer) plus the completion allowance."""

@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 from ecomgpt_core.errors import run_command
+from ecomgpt_core.openai_client import cost_text
 from ecomgpt_data.config import add_build_options, load_config
 from ecomgpt_data.errors import BuildError
 from ecomgpt_data.mixture import build
@@ -67,11 +68,10 @@ def run_pseudo_label(args: argparse.Namespace) -> int:
     options = {k: v for k, v in vars(args).items() if k != "command"}
     result = pseudo_label(**options)
     if args.dry_run:
-        cost = result["cost_usd_estimate"]
         print(f"dry run: {result['calls']} calls to {result['model']} ({result['distinct']} distinct requests, "
               f"the rest cached), about {result['prompt_tokens_estimate']:,} prompt tokens and at most "
               f"{result['completion_tokens_max']:,} completion tokens; estimated cost "
-              + (f"US$ {cost:.4f}" if cost is not None else "unknown (no price for this model; see --price-table)"))
+              + cost_text(result["cost_usd_estimate"]))
         print("  per task: " + ", ".join(f"{k} {v}" for k, v in result["per_task"].items()))
         return 0
     usage = result["usage"]
