@@ -181,6 +181,12 @@ def delimited_rows(path: Path, root: Path, delimiter: str, header: Sequence[str]
             yield where, dict(zip(names, fields))
 
 
+def delimited_files(root: Path, names: Sequence[str], delimiter: str, header: Sequence[str]):
+    """`delimited_rows` of several files of one source, in order."""
+    for name in names:
+        yield from delimited_rows(root / name, root, delimiter, header)
+
+
 class FirstSeen:
     """Remembers where each key (a normalised text) was first seen, so that a source whose splits share
     sentences yields each once: `earlier(key, where)` is None the first time, else the first origin."""

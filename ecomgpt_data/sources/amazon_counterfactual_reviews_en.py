@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
-from ecomgpt_data.records import FirstSeen, Malformed, Record, Skipped, delimited_rows
+from ecomgpt_data.records import FirstSeen, Malformed, Record, Skipped, delimited_files
 from ecomgpt_data.sources import Source, register, task_factory
 
 NAME = "amazon_counterfactual_reviews_en"
@@ -36,23 +36,19 @@ def clue_pattern(root: Path) -> re.Pattern:
 def read(root: Path):
     clues = clue_pattern(root)
     seen = FirstSeen()
-    for name in SPLITS:
-        for item in delimited_rows(root / name, root, "\t", HEADER):
-            if isinstance(item, Malformed):
-                yield item
-                continue
-            where, row = item
-            sentence, flag = row["sentence"].strip(), row["is_counterfactual"].strip()
-            if flag not in ("0", "1"):
-                yield Malformed(where, f"is_counterfactual is {flag!r}, not 0 or 1")
-                continue
-            if not sentence:
-                yield Skipped(where, "empty sentence")
-                continue
-            earlier = seen.earlier(sentence, where)
-            if earlier:
-                yield Skipped(where, "sentence already read from another split")
-                continue
+    for item in delimited_files(root, SPLITS, "\t", HEADER):
+        if isinstance(item, Malformed):
+            yield item
+            continue
+        where, row = item
+        sentence, flag = row["sentence"].strip(), row["is_counterfactual"].strip()
+        if flag not in ("0", "1"):
+            yield Malformed(where, f"is_counterfactual is {flag!r}, not 0 or 1")
+        elif not sentence:
+            yield Skipped(where, "empty sentence")
+        elif seen.earlier(sentence, where):
+            yield Skipped(where, "sentence already read from another split")
+        else:
             labels = {"counterfactual": (LABELS[0] if flag == "1" else LABELS[1],)}
             if flag == "1":  # clue words matter only where they make a statement counterfactual
                 labels["clue"] = tuple(dict.fromkeys(m.group(0).lower() for m in clues.finditer(sentence)))

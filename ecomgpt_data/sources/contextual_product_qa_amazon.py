@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
-from ecomgpt_data.records import FirstSeen, Malformed, Record, Skipped, delimited_rows
+from ecomgpt_data.records import FirstSeen, Malformed, Record, Skipped, delimited_files, delimited_rows
 from ecomgpt_data.sources import Source, register, task_factory
 
 NAME = "contextual_product_qa_amazon"
@@ -62,11 +62,6 @@ def attribute_text(raw: str) -> str | None:
     return f"{match[1].strip().replace('_', ' ')}: {'; '.join(dict.fromkeys(values))}"
 
 
-def _rows(root: Path, names: list[str], delimiter: str, header: tuple[str, ...]):
-    for name in names:
-        yield from delimited_rows(root / name, root, delimiter, header)
-
-
 def question_groups(rows):
     """(qid, its consecutive (origin, row) pairs), or (None, [Malformed]) for a bad row."""
     for qid, group in itertools.groupby(rows, key=lambda item: None if isinstance(item, Malformed) else item[1]["qid"]):
@@ -74,7 +69,7 @@ def question_groups(rows):
 
 
 def _data_to_text(root: Path, seen: FirstSeen):
-    for item in _rows(root, D2T, "\t", ("data", "text")):
+    for item in delimited_files(root, D2T, "\t", ("data", "text")):
         if isinstance(item, Malformed):
             yield item
             continue
@@ -127,7 +122,7 @@ def _ranking(root: Path, seen: FirstSeen):
 
 
 def _answer_generation(root: Path, seen: FirstSeen):
-    for item in _rows(root, HETPQA, "\t", ("ASIN", "question", "candidate", "answer", "source")):
+    for item in delimited_files(root, HETPQA, "\t", ("ASIN", "question", "candidate", "answer", "source")):
         if isinstance(item, Malformed):
             yield item
             continue

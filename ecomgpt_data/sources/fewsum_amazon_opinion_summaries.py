@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
-from ecomgpt_data.records import FirstSeen, Malformed, Record, Skipped, delimited_rows
+from ecomgpt_data.records import FirstSeen, Malformed, Record, Skipped, delimited_files
 from ecomgpt_data.sources import Source, register, task_factory
 
 NAME = "fewsum_amazon_opinion_summaries"
@@ -49,35 +49,34 @@ def _rating(value: str) -> str:
 
 def read(root: Path):
     seen = FirstSeen()
-    for name in SPLITS:
-        for item in delimited_rows(root / name, root, "\t", HEADER):
-            if isinstance(item, Malformed):
-                yield item
+    for item in delimited_files(root, SPLITS, "\t", HEADER):
+        if isinstance(item, Malformed):
+            yield item
+            continue
+        where, row = item
+        try:
+            category = CATEGORIES[row["cat"].strip()]
+            reviews = [row[f"rev{i}"].strip() for i in range(1, REVIEWS + 1)]
+            ratings = [_rating(row[f"rating{i}"].strip()) for i in range(1, REVIEWS + 1)]
+            summaries = [row[f"summ{i}"].strip() for i in range(1, SUMMARIES + 1)]
+        except (KeyError, ValueError) as error:
+            yield Malformed(where, f"{type(error).__name__}: {error}")
+            continue
+        if not all(reviews) or not any(summaries):
+            yield Malformed(where, "an empty review, or no summary")
+            continue
+        joined = "\n".join(f"Review {i}: {clip(review)}" for i, review in enumerate(reviews, 1))
+        for number, summary in enumerate(summaries, 1):
+            if summary:
+                yield Record(NAME, f"{where}#summ{number}", "en", "review", joined, subset="product",
+                             labels={"category": (category,), "item": (row["group_id"].strip(),)}, target=summary)
+        for number, (review, rating) in enumerate(zip(reviews, ratings), 1):
+            origin = f"{where}#rev{number}"
+            if seen.earlier(review, origin):
+                yield Skipped(origin, "review already read")
                 continue
-            where, row = item
-            try:
-                category = CATEGORIES[row["cat"].strip()]
-                reviews = [row[f"rev{i}"].strip() for i in range(1, REVIEWS + 1)]
-                ratings = [_rating(row[f"rating{i}"].strip()) for i in range(1, REVIEWS + 1)]
-                summaries = [row[f"summ{i}"].strip() for i in range(1, SUMMARIES + 1)]
-            except (KeyError, ValueError) as error:
-                yield Malformed(where, f"{type(error).__name__}: {error}")
-                continue
-            if not all(reviews) or not any(summaries):
-                yield Malformed(where, "an empty review, or no summary")
-                continue
-            joined = "\n".join(f"Review {i}: {clip(review)}" for i, review in enumerate(reviews, 1))
-            for number, summary in enumerate(summaries, 1):
-                if summary:
-                    yield Record(NAME, f"{where}#summ{number}", "en", "review", joined, subset="product",
-                                 labels={"category": (category,), "item": (row["group_id"].strip(),)}, target=summary)
-            for number, (review, rating) in enumerate(zip(reviews, ratings), 1):
-                origin = f"{where}#rev{number}"
-                if seen.earlier(review, origin):
-                    yield Skipped(origin, "review already read")
-                    continue
-                yield Record(NAME, origin, "en", "review", review, subset="review",
-                             labels={"rating": (rating,), "category": (category,)})
+            yield Record(NAME, origin, "en", "review", review, subset="review",
+                         labels={"rating": (rating,), "category": (category,)})
 
 
 _task = task_factory("fewsum", NAME, "en")
