@@ -56,11 +56,11 @@ def _output(sample: dict) -> str:
 
 
 def _instruction(prompt: str) -> tuple[str, str]:
-    """(the task description from the prompt's head, the prompt without the head)."""
+    """(the task description from the prompt's head, the prompt's input part: without the head and the
+    `### Instruction:` / `### Response:` markers)."""
     match = HEAD.match(prompt)
-    if not match:
-        return "", prompt
-    return match["defi"], prompt[match.end():]
+    defi, rest = (match["defi"], prompt[match.end():]) if match else ("", prompt)
+    return defi, rest.removeprefix("### Instruction:\n").removesuffix("### Response:").strip()
 
 
 def run_samples(path: Path) -> tuple[str, dict[str, list[dict]], dict[str, float]]:

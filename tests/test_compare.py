@@ -63,6 +63,7 @@ def test_prepare_is_seeded_stratified_and_keeps_the_key_apart(runs, tmp_path, ca
                                                   / "items.jsonl").read_text().splitlines()]
     assert other != [i["id"] for i in items]  # another seed, another draw
     assert {i["task_description"] for i in items} == {"absa review topic", "openbg item align", "redditqa extract qa"}
+    assert all(i["input"] == f"record {i['id'].rsplit('-', 1)[1]} of {i['task']}" for i in items)  # head, markers off
     # Each side shows each model somewhere, and the key says which.
     assert set(key["left"].values()) <= {"A", "B"} and set(key["left"]) == {i["id"] for i in items}
     for item in items:
