@@ -344,11 +344,14 @@ def figure3(rows: list[tuple[str, dict]], label_a: str, label_b: str):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.5))
+    def short(label: str) -> str:
+        return label if len(label) <= 40 else "…" + label[-39:]
+
+    figure, axis = plt.subplots(figsize=(9, 0.45 * len(rows) + 2.2))
     names = [name for name, _ in rows]
     left = [0.0] * len(rows)
-    for outcome, colour, text in (("win", "#4c72b0", f"{label_a} better"), ("tie", "#bbbbbb", "tie"),
-                                  ("lose", "#dd8452", f"{label_b} better")):
+    for outcome, colour, text in (("win", "#4c72b0", f"A better ({short(label_a)})"), ("tie", "#bbbbbb", "tie"),
+                                  ("lose", "#dd8452", f"B better ({short(label_b)})")):
         widths = [100 * t[outcome] / t["n"] if t["n"] else 0 for _, t in rows]
         axis.barh(names, widths, left=left, color=colour, label=text)
         for y, (x0, w) in enumerate(zip(left, widths)):
@@ -358,8 +361,9 @@ def figure3(rows: list[tuple[str, dict]], label_a: str, label_b: str):
     axis.invert_yaxis()
     axis.set_xlim(0, 100)
     axis.set_xlabel("% of judgements")
-    axis.set_title(f"{label_a} vs {label_b}: win / tie / lose (Figure 3 layout)")
-    axis.legend(fontsize=8, loc="lower right")
+    axis.set_title("Head to head: A wins / ties / loses per task (the paper's Figure 3 layout)", fontsize=10)
+    axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14 * 5 / max(len(rows), 5)), ncol=3,
+                frameon=False)
     figure.tight_layout()
     return figure
 
