@@ -42,15 +42,15 @@ def _term(review: str, term: str, start: str, end: str) -> str:
     return term
 
 
-def quadruples(root: Path) -> dict[str, list[tuple[str, str, str, str, str]] | Malformed]:
-    """Per review id, its quadruples (with the origin of their first row), or a Malformed for the first bad row."""
+def quadruples(root: Path) -> tuple[dict[str, list[tuple[str, str, str, str, str]] | Malformed], Malformed | None]:
+    """(per review id its quadruples, each with the origin of its row, or a Malformed for its first bad row;
+    a Malformed when the labels file itself is not the expected CSV)."""
     found: dict[str, list | Malformed] = defaultdict(list)
     reviews = {where_row[1]["id"].strip(): where_row[1]["Reviews"] for where_row in
                delimited_rows(root / REVIEWS, root, ",", ("id", "Reviews")) if not isinstance(where_row, Malformed)}
     for item in delimited_rows(root / LABELS, root, ",", LABEL_HEADER):
         if isinstance(item, Malformed):
-            found["\x00header"] = item
-            break
+            return found, item
         where, row = item
         key = row["id"].strip()
         if isinstance(found.get(key), Malformed):
@@ -66,13 +66,13 @@ def quadruples(root: Path) -> dict[str, list[tuple[str, str, str, str, str]] | M
             found[key] = Malformed(where, f"{type(error).__name__}: {error}")
             continue
         found[key].append((aspect, opinion, category, polarity, where))
-    return found
+    return found, None
 
 
 def read(root: Path):
-    labels = quadruples(root)
-    if "\x00header" in labels:
-        yield labels["\x00header"]
+    labels, bad_file = quadruples(root)
+    if bad_file is not None:
+        yield bad_file
         return
     seen = FirstSeen()
     for item in delimited_rows(root / REVIEWS, root, ",", ("id", "Reviews")):
