@@ -239,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "demo":
             from ecomgpt.demo import run_demo
 
+            if args.tasks:  # the same check as ecomgpt-eval's, before anything is built or trained
+                _check_suite_tasks(["--tasks", ",".join(args.tasks)])
             run_demo(args.out, args.raw_dir, args.sources, args.per_task, args.steps, args.limit, args.max_gen_toks,
                      args.overwrite, args.tasks)
         elif args.command == "fetch":

@@ -233,6 +233,9 @@ def heldout_train(heldout_dir: Path | None, out: Path, per_task: int = 800, seed
         raise HeldOutDataError("no training data: give --heldout-dir (the folder with ABSA/, Reddit_QA/, MEPAVE/) "
                                "and/or --jsonl TASK=FILE")
     out = Path(out)
+    taken = [out / name for name in sorted(inputs) if (out / name).exists()]
+    if taken and not overwrite:  # refused before anything is written, not after the first tasks
+        raise HeldOutDataError(f"{taken[0]} exists; pass --overwrite to replace the task folders under {out}")
     out.mkdir(parents=True, exist_ok=True)
     built = {}
     for name in sorted(inputs):

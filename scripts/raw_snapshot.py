@@ -25,6 +25,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mixture", type=Path, help="a folder written by `ecomgpt-data build` with every shipped source")
     args = parser.parse_args()
+    if not (args.mixture / "manifest.json").is_file():
+        parser.error(f"{args.mixture}: no manifest.json; pass a folder written by `ecomgpt-data build`")
     manifest = json.loads((args.mixture / "manifest.json").read_text(encoding="utf-8"))
     registry = load_sources()
     snapshots = {}
