@@ -123,8 +123,6 @@ def run_heldout_train(args: argparse.Namespace) -> int:
         if not sep or not task or not path:
             raise BuildError(f"--jsonl {given!r}: expected TASK=FILE")
         jsonl[task] = Path(path)
-    if args.per_task < 1:
-        raise BuildError(f"--per-task must be at least 1, got {args.per_task}")
     summary = heldout_train(args.heldout_dir, args.out, args.per_task, args.seed, jsonl, args.eval_dir, args.overwrite)
     for name, report in summary["built"].items():
         print(f"wrote {report['folder']}: {report['selected']} instances of {report['records']} {report['source']} "

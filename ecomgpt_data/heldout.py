@@ -88,23 +88,26 @@ def mepave_records(folder: Path) -> Iterator[tuple[str, dict]]:
     """JAVE sample TSV (cid, sid, sentence, tagged sentence) -> {"sentences", "spans": [{term, type, start, end}]}."""
     for name in ("jdai.jave.fashion.train.sample", "jdai.jave.fashion.valid.sample"):
         path = folder / name
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                fields = line.rstrip("\r\n").split("\t")
-                if len(fields) != 4:
-                    raise HeldOutDataError(f"{path}:{number}: expected 4 tab-separated columns")
-                text, tagged, spans, plain = fields[2], fields[3], [], ""
-                position = 0
-                for match in TAG.finditer(tagged):
-                    plain += tagged[position:match.start()]
-                    spans.append({"term": match[2], "type": match[1], "start": len(plain),
-                                  "end": len(plain) + len(match[2])})
-                    plain += match[2]
-                    position = match.end()
-                plain += tagged[position:]
-                if plain != text:
-                    raise HeldOutDataError(f"{path}:{number}: the tagged sentence without its tags differs from column 3")
-                yield f"{name}:{number}", {"sentences": text, "spans": spans}
+        try:
+            lines = path.read_text(encoding="utf-8").removesuffix("\n").split("\n")
+        except (OSError, UnicodeDecodeError) as error:
+            raise HeldOutDataError(f"{path}: {error}") from None
+        for number, line in enumerate(lines, 1):
+            fields = line.rstrip("\r").split("\t")
+            if len(fields) != 4:
+                raise HeldOutDataError(f"{path}:{number}: expected 4 tab-separated columns")
+            text, tagged, spans, plain = fields[2], fields[3], [], ""
+            position = 0
+            for match in TAG.finditer(tagged):
+                plain += tagged[position:match.start()]
+                spans.append({"term": match[2], "type": match[1], "start": len(plain),
+                              "end": len(plain) + len(match[2])})
+                plain += match[2]
+                position = match.end()
+            plain += tagged[position:]
+            if plain != text:
+                raise HeldOutDataError(f"{path}:{number}: the tagged sentence without its tags differs from column 3")
+            yield f"{name}:{number}", {"sentences": text, "spans": spans}
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,7 @@ class TestTexts:
     leak the test sentence and is kept."""
 
     def __init__(self, sentences: list[str]):
-        self.keys = {normalise(s): s for s in sentences if normalise(s)}
+        self.keys = {key: s for s in sentences if (key := normalise(s))}
         self.contained = {k: s for k, s in self.keys.items() if units(s) >= MIN_UNITS}
 
     def match(self, text: str) -> str | None:
@@ -208,7 +211,8 @@ def build_task(name: str, records: list[tuple[str, dict]], source: str, eval_roo
 def heldout_train(heldout_dir: Path | None, out: Path, per_task: int = 800, seed: int = 42,
                   jsonl: dict[str, Path] | None = None, eval_dir: str | None = None, overwrite: bool = False) -> dict:
     """Write `out/<task>/` (a mixture folder) for every held-out task with training data; return the summary."""
-    eval_root = resolve_eval_dir(MixtureConfig(eval_dir=eval_dir))
+    # The build's own checks of per_task, seed and the evaluation folder.
+    eval_root = resolve_eval_dir(MixtureConfig(eval_dir=eval_dir, per_task=per_task, seed=seed).validate())
     inputs: dict[str, tuple[str, list]] = {}
     notes: dict[str, str] = {}
     if heldout_dir is not None:

@@ -188,15 +188,15 @@ def delimited_files(root: Path, names: Sequence[str], delimiter: str, header: Se
 
 
 class FirstSeen:
-    """Remembers where each key (a normalised text) was first seen, so that a source whose splits share
-    sentences yields each once: `earlier(key, where)` is None the first time, else the first origin."""
+    """The keys (normalised texts) seen so far, so that a source whose splits share sentences yields each once:
+    `again(key)` is False the first time a key comes, True after."""
 
     def __init__(self):
-        self._seen: dict[str, str] = {}
+        self._seen: set[str] = set()
 
-    def earlier(self, key: str, where: str) -> str | None:
+    def again(self, key: str) -> bool:
         key = " ".join(key.split()).casefold()
-        found = self._seen.get(key)
-        if found is None:
-            self._seen[key] = where
-        return found
+        if key in self._seen:
+            return True
+        self._seen.add(key)
+        return False

@@ -46,7 +46,7 @@ def read(root: Path):
             yield Malformed(where, f"is_counterfactual is {flag!r}, not 0 or 1")
         elif not sentence:
             yield Skipped(where, "empty sentence")
-        elif seen.earlier(sentence, where):
+        elif seen.again(sentence):
             yield Skipped(where, "sentence already read from another split")
         else:
             labels = {"counterfactual": (LABELS[0] if flag == "1" else LABELS[1],)}

@@ -79,7 +79,7 @@ def _data_to_text(root: Path, seen: FirstSeen):
             yield Malformed(where, f"not an attribute record (`name: {{ value:... }}`): {row['data'][:80]!r}")
         elif not attribute or not sentence:
             yield Skipped(where, "attribute record without a value, or no sentence")
-        elif seen.earlier(f"d2t\x1f{attribute}\x1f{sentence}", where):
+        elif seen.again(f"d2t\x1f{attribute}\x1f{sentence}"):
             yield Skipped(where, "pair already read from another split")
         else:
             yield Record(NAME, where, "en", "product", attribute, subset="d2t", target=sentence)
@@ -105,7 +105,7 @@ def _ranking(root: Path, seen: FirstSeen):
                 if not attribute:
                     yield Skipped(where, "attribute record without a value")
                     continue
-                if seen.earlier(f"rank\x1f{question}\x1f{attribute}", where):
+                if seen.again(f"rank\x1f{question}\x1f{attribute}"):
                     yield Skipped(where, "pair already read from another split")
                     continue
                 candidates.append(attribute)
@@ -133,7 +133,7 @@ def _answer_generation(root: Path, seen: FirstSeen):
             yield Malformed(where, f"unknown evidence source {row['source']!r}")
         elif not (question and evidence and answer):
             yield Skipped(where, "empty question, evidence or answer")
-        elif seen.earlier(f"het\x1f{question}\x1f{evidence}", where):
+        elif seen.again(f"het\x1f{question}\x1f{evidence}"):
             yield Skipped(where, "pair already read from another split")
         else:
             yield Record(NAME, where, "en", "product", evidence, subset="hetpqa", question=question, answers=(answer,),

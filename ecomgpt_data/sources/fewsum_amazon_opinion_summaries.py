@@ -72,7 +72,7 @@ def read(root: Path):
                              labels={"category": (category,), "item": (row["group_id"].strip(),)}, target=summary)
         for number, (review, rating) in enumerate(zip(reviews, ratings), 1):
             origin = f"{where}#rev{number}"
-            if seen.earlier(review, origin):
+            if seen.again(review):
                 yield Skipped(origin, "review already read")
                 continue
             yield Record(NAME, origin, "en", "review", review, subset="review",

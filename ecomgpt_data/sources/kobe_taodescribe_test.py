@@ -48,7 +48,7 @@ def read(root: Path):
             if not title or not description:
                 yield Skipped(where, "empty title or description")
                 continue
-            if seen.earlier(f"{source}\x1f{target}", where):
+            if seen.again(f"{source}\x1f{target}"):
                 yield Skipped(where, "pair already read")
                 continue
             yield Record(NAME, where, "zh", "product", f"标题：{title}\n方面标签：<{match[1]}>\n用户标签：<{match[2]}>",

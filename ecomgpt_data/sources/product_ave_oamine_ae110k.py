@@ -55,7 +55,7 @@ def read(root: Path):
                     if not line.strip():
                         continue
                     item = _record(f"{name}:{number}", subset, line)
-                    if isinstance(item, Record) and seen.earlier(item.text, item.id):
+                    if isinstance(item, Record) and seen.again(item.text):
                         yield Skipped(item.id, "title already read from another split")
                     else:
                         yield item

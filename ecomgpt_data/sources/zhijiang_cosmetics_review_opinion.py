@@ -87,7 +87,7 @@ def read(root: Path):
         if not review or not quads:
             yield Skipped(where, "a review without text or without a quadruple")
             continue
-        if seen.earlier(review, where):
+        if seen.again(review):
             yield Skipped(where, "review already read")
             continue
         phrases = [(a + o if a != NONE else o, c, p) for a, o, c, p, _ in quads if o != NONE or a != NONE]
