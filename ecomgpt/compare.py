@@ -83,6 +83,11 @@ def study_id(items: list[dict]) -> str:
 
 def prepare(run_a: Path, run_b: Path, out: Path, per_task: int = 100, seed: int = 0,
             tasks: list[str] | None = None, overwrite: bool = False) -> dict:
+    out = Path(out)
+    if out.exists() and not overwrite:  # before the runs are read
+        raise CompareError(f"{out} exists; pass --overwrite to replace it")
+    if out.exists() and not (out / "study.json").is_file():
+        raise CompareError(f"--overwrite replaces only a study folder; {out} is not one")
     label_a, samples_a, rouge_a = run_samples(run_a)
     label_b, samples_b, rouge_b = run_samples(run_b)
     common = sorted(set(samples_a) & set(samples_b))
@@ -118,11 +123,6 @@ def prepare(run_a: Path, run_b: Path, out: Path, per_task: int = 100, seed: int 
              "per_task": per_task, "seed": seed, "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     secret = {"study_id": sid, "A": {"label": label_a, "path": str(run_a)}, "B": {"label": label_b, "path": str(run_b)},
               "left": key, "rouge_l": {t: [rouge_a.get(t), rouge_b.get(t)] for t in common}}
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise CompareError(f"{out} exists; pass --overwrite to replace it")
-    if out.exists() and not (out / "study.json").is_file():
-        raise CompareError(f"--overwrite replaces only a study folder; {out} is not one")
     with published_dir(out, replace=overwrite) as staging:
         (staging / "items.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items),
                                              encoding="utf-8")
