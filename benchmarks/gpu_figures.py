@@ -2,7 +2,7 @@
 generation speed of the suite through lm-eval's `hf` backend. One script, one JSON of figures, so that a single
 visit to a GPU machine measures everything.
 
-    python benchmarks/gpu_figures.py --data DIR --out figures.json [--shapes 560m 1b7] [--gen-limit 100]
+    python benchmarks/gpu_figures.py --data DIR --out figures.json [--runs 1b7:recipe:32 ...] [--phases train]
     python benchmarks/gpu_figures.py --prepare DIR --mixture MIXTURE_FOLDER   # on any machine, beforehand
 
 `--prepare` writes what the GPU machine cannot make without the hub or the raw data: a sample of a real mixture
@@ -14,13 +14,16 @@ Models have random weights with the real shapes (`BloomConfig` with the bigscien
 250,880-entry vocabulary); throughput and memory depend on shapes, not on weights. The tokenizer only uses the
 first 32k ids; the random model still computes all 250,880 logits.
 
-Training runs `recipes.sft.build_trainer` with the recipe's own settings (bloomz_560m / bloomz_1b7: per-device
-batch 4, accumulation 8, bf16 autocast over fp32 weights, response-only loss, length-grouped sampling, max length
-1024) and measures, after `--warmup` optimizer steps, non-pad tokens per second (`Trainer`'s own
-`num_input_tokens_seen` count), peak allocated memory, MFU = 6 * N * tokens/s over the card's dense bf16 peak, and
-the useful-token fraction of the batches. Variants: gradient checkpointing, `torch.compile`, and larger per-device
-batches at the same global batch. A probe then finds the largest per-device batch whose worst case (every
-sequence 1024 tokens) still fits.
+Training runs `recipes.sft.build_trainer` with the recipe's own settings (bloomz_560m / bloomz_1b7: bf16 autocast
+over fp32 weights, response-only loss, length-grouped sampling, max length 1024) for each `--runs` entry
+SHAPE:VARIANT:BATCH, a per-device batch at the recipe's global batch of 32 sequences on one device (accumulation
+32 / BATCH; the recipes' own split is 4 x 8). VARIANTS names what each variant changes ("before" is the recipe
+as it was before its GPU speed-ups). After `--warmup` optimizer steps it measures non-pad tokens per second
+(counted in the collator, in training order, so that no count forces a GPU sync), peak allocated memory,
+MFU = 6 * N * tokens/s over the card's dense bf16 peak, the hardware FLOPs utilisation (the matrix FLOPs really
+done: padding included, vocabulary logits only where computed; attention scores left out), and the useful-token
+fraction of the batches. A probe finds the largest per-device batch whose worst case (every sequence 1024
+tokens) still fits.
 
 Generation: the `ecom_unseen` tasks, `--gen-limit` records each, `max_gen_toks` from the task YAMLs, lm-eval `hf`
 with `batch_size=auto`; prompts/s and generated tokens/s (counted from the output tensors). A random model never
@@ -119,58 +122,93 @@ def synchronize() -> None:
         torch.cuda.synchronize()
 
 
+# What each variant changes against the recipe's defaults (command-line overrides of recipes/sft.py).
+VARIANTS = {
+    "recipe": [],
+    "before": ["--response_only_logits", "False", "--fused_gelu", "False", "--optim", "adamw_torch"],
+    "all-logits": ["--response_only_logits", "False"],
+    "bloom-gelu": ["--fused_gelu", "False"],
+    "adamw-torch": ["--optim", "adamw_torch"],
+    "checkpointing": ["--gradient_checkpointing", "True"],
+    "compile": ["--torch_compile", "True"],
+    "compile-blocks": [],  # the recipe, then each BloomBlock compiled with dynamic shapes (see train_figures)
+}
+GLOBAL_BATCH = 32  # sequences per optimizer step on one device: the recipes' 4 x 8
+DEFAULT_RUNS = ["1b7:recipe:32", "1b7:before:32", "1b7:recipe:4", "1b7:before:4", "1b7:recipe:16", "1b7:recipe:8",
+                "560m:recipe:4", "560m:before:4", "560m:recipe:32", "560m:recipe:16", "1b7:all-logits:32",
+                "1b7:bloom-gelu:32", "1b7:adamw-torch:32", "1b7:checkpointing:32"]
+
+
+def parse_run(text: str) -> tuple[str, str, int]:
+    shape, variant, batch = (text.split(":") + ["", ""])[:3]
+    if shape not in SHAPES or variant not in VARIANTS or not batch.isdigit() or GLOBAL_BATCH % int(batch):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected SHAPE:VARIANT:BATCH with SHAPE in {sorted(SHAPES)}, VARIANT in {sorted(VARIANTS)} "
+            f"and BATCH dividing {GLOBAL_BATCH}")
+    return shape, variant, int(batch)
+
+
 def train_figures(model_dir: Path, mixture: Path, recipe, extra: list[str], warmup: int, steps: int,
-                  parameters: int, peak: float | None) -> dict:
+                  parameters: int, hidden: int, vocab: int, peak: float | None, compile_blocks: bool = False) -> dict:
     from transformers import TrainerCallback
 
-    from recipes.sft import build_trainer, parse
+    from recipes.sft import IGNORE_INDEX, build_trainer, parse
 
     class Meter(TrainerCallback):
-        """Times the optimizer steps after the warm-up; `real` / `padded` count the tokens of every batch."""
+        """Times the optimizer steps after the warm-up. `batches` holds (non-pad tokens, padded tokens, positions
+        with logits, target tokens) of every batch in the order the collator made them, which is the training
+        order; counting there needs no GPU sync (Trainer's `include_num_input_tokens_seen` syncs every batch)."""
 
         def __init__(self):
             self.start = self.end = None
-            self.tokens_at_start = self.tokens_at_end = 0
-            self.real = self.padded = 0
+            self.batches = []
 
         def on_step_end(self, args, state, control, **kwargs):
             if state.global_step == warmup:
                 synchronize()
-                self.start, self.tokens_at_start = time.perf_counter(), state.num_input_tokens_seen
+                self.start = time.perf_counter()
 
         def on_train_end(self, args, state, control, **kwargs):
             synchronize()
-            self.end, self.tokens_at_end = time.perf_counter(), state.num_input_tokens_seen
+            self.end = time.perf_counter()
 
     with tempfile.TemporaryDirectory() as out:
         argv = ["--model_name_or_path", str(model_dir), "--train_file", str(mixture), "--output_dir", out,
-                "--max_steps", str(warmup + steps), "--save_strategy", "no", "--logging_steps", "5",
+                "--max_steps", str(warmup + steps), "--save_strategy", "no", "--logging_steps", "10",
                 "--disable_tqdm", "True", *extra]
         script, args = parse(recipe, argv)
-        args.include_num_input_tokens_seen = "non_padding"  # HfArgumentParser reads this str|bool field as a bool
         meter = Meter()
         trainer, _, counts, _ = build_trainer(script, args, callbacks=[meter])
         collate = trainer.data_collator
 
         def counting(features):
             batch = collate(features)
-            meter.real += int(batch["attention_mask"].sum())
-            meter.padded += batch["attention_mask"].numel()
+            targets = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
+            logits_at = int(batch["logits_to_keep"].sum()) if "logits_to_keep" in batch else batch["labels"].numel()
+            meter.batches.append((int(batch["attention_mask"].sum()), batch["attention_mask"].numel(), logits_at,
+                                  targets))
             return batch
 
         trainer.data_collator = counting
+        if compile_blocks:  # regional compilation: one dynamic-shape graph for all 24 blocks and every length
+            for block in trainer.model.transformer.h:
+                block.compile(dynamic=True)
         release_memory()
         trainer.train()
         seconds = meter.end - meter.start
-        tokens = meter.tokens_at_end - meter.tokens_at_start
-        result = {"per_device_batch": args.per_device_train_batch_size,
-                  "accumulation": args.gradient_accumulation_steps,
+        accumulation = args.gradient_accumulation_steps
+        timed = meter.batches[warmup * accumulation:(warmup + steps) * accumulation]
+        real, padded, logits_at, targets = (sum(column) for column in zip(*timed))
+        head = hidden * vocab  # the tied embedding, used again as the output projection
+        result = {"per_device_batch": args.per_device_train_batch_size, "accumulation": accumulation,
+                  "optim": getattr(args.optim, "value", str(args.optim)), "response_only_logits": script.response_only_logits,
+                  "fused_gelu": script.fused_gelu,
+                  "response_only_logits_used": bool(getattr(collate, "response_only_logits", False)),
                   "gradient_checkpointing": bool(args.gradient_checkpointing), "torch_compile": bool(args.torch_compile),
-                  "bf16": bool(args.bf16), "sampling": getattr(args, "train_sampling_strategy", "group_by_length"),
-                  "measured_steps": steps, "seconds": seconds, "non_pad_tokens": tokens,
-                  "tokens_per_second": tokens / seconds,
-                  "seconds_per_optimizer_step": seconds / steps,
-                  "useful_token_fraction": meter.real / max(meter.padded, 1),
+                  "bf16": bool(args.bf16), "measured_steps": steps, "timed_batches": len(timed),
+                  "seconds": seconds, "non_pad_tokens": real, "tokens_per_second": real / seconds,
+                  "seconds_per_optimizer_step": seconds / steps, "useful_token_fraction": real / max(padded, 1),
+                  "target_token_fraction": targets / max(real, 1),
                   "instances": counts["instances"], "prompt_truncated": counts["prompt_truncated"],
                   "final_loss": next((e["loss"] for e in reversed(trainer.state.log_history) if "loss" in e), None)}
         if torch.cuda.is_available():
@@ -178,6 +216,8 @@ def train_figures(model_dir: Path, mixture: Path, recipe, extra: list[str], warm
             result["peak_reserved_gb"] = torch.cuda.max_memory_reserved() / 1e9
         if peak:
             result["mfu"] = 6 * parameters * result["tokens_per_second"] / (peak * 1e12)
+            done = 6 * (parameters - head) * padded + 6 * head * logits_at
+            result["hardware_flops_utilisation"] = done / seconds / (peak * 1e12)
         del trainer
     release_memory()
     return result
@@ -258,15 +298,12 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=6000, help="with --prepare: mixture sample size")
     parser.add_argument("--data", type=Path, help="a folder written by --prepare")
     parser.add_argument("--out", type=Path, default=Path("gpu_figures.json"))
-    parser.add_argument("--shapes", nargs="+", default=["560m", "1b7"], choices=sorted(SHAPES))
+    parser.add_argument("--runs", nargs="+", type=parse_run, default=[parse_run(r) for r in DEFAULT_RUNS],
+                        metavar="SHAPE:VARIANT:BATCH", help=f"training runs, in order; variants: {sorted(VARIANTS)}")
     parser.add_argument("--warmup", type=int, default=3, help="optimizer steps before timing")
-    parser.add_argument("--steps", type=int, default=12, help="timed optimizer steps (each 32 sequences)")
-    parser.add_argument("--phases", nargs="+", default=["train", "generate", "probe", "compile"],
-                        choices=["train", "generate", "probe", "compile"])
-    parser.add_argument("--big-batches", nargs="+", type=int, default=[16], help="per-device batches to try at "
-                        "the recipe's global batch (accumulation shrinks accordingly)")
-    parser.add_argument("--skip-recipe", action="store_true", help="train phase: only the --big-batches variants")
-    parser.add_argument("--compile-batch", type=int, default=4, help="per-device batch of the torch.compile run")
+    parser.add_argument("--steps", type=int, default=20, help="timed optimizer steps (each 32 sequences)")
+    parser.add_argument("--phases", nargs="+", default=["train", "generate", "probe"],
+                        choices=["train", "generate", "probe"])
     parser.add_argument("--probe-batches", nargs="+", type=int, default=[4, 8, 16, 32, 64])
     parser.add_argument("--gen-limit", type=int, default=100, help="records per task for the generation run")
     parser.add_argument("--gen-shape", default="560m", choices=sorted(SHAPES))
@@ -292,7 +329,7 @@ def main() -> None:
     import transformers
 
     figures = {"device": name, "torch": torch.__version__, "transformers": transformers.__version__,
-               "peak_bf16_tflops": peak, "tiny": args.tiny, "vocab": VOCAB, "training": {}, "probe": {},
+               "peak_bf16_tflops": peak, "tiny": args.tiny, "vocab": 32000 if args.tiny else VOCAB, "training": {}, "probe": {},
                "generation": {}, "errors": []}
 
     def save():
@@ -315,47 +352,37 @@ def main() -> None:
         finally:
             save()
 
+    vocab = 32000 if args.tiny else VOCAB
+    runs = args.runs if "train" in args.phases else []
+    shapes = {shape for shape, _, _ in runs}
     with tempfile.TemporaryDirectory() as tmp:
         models = {}
-        for shape in sorted(set(args.shapes) | ({args.gen_shape} if "generate" in args.phases else set())):
+        for shape in sorted(shapes | ({args.gen_shape} if "generate" in args.phases else set())):
             models[shape] = (Path(tmp) / shape, make_model(shape, args.data / "tokenizer", Path(tmp) / shape, args.tiny,
-                                                           32000 if args.tiny else VOCAB))
+                                                           vocab))
             log(f"model {shape}: {models[shape][1] / 1e9:.3f} B parameters")
         mixture = args.data / "mixture.jsonl"
-        variants = []
-        if "train" in args.phases:
-            if not args.skip_recipe:
-                variants += [("recipe", []), ("recipe + gradient checkpointing", ["--gradient_checkpointing", "True"])]
-            for big in args.big_batches:
-                variants.append((f"per-device batch {big}", ["--per_device_train_batch_size", str(big),
-                                                             "--gradient_accumulation_steps", str(max(1, 32 // big))]))
-        for shape in args.shapes:
+        for shape, variant, batch in runs:
             model_dir, parameters = models[shape]
+            hidden = (TINY_SHAPE if args.tiny else SHAPES[shape])[0]
+            extra = [*VARIANTS[variant], "--per_device_train_batch_size", str(batch),
+                     "--gradient_accumulation_steps", str(GLOBAL_BATCH // batch)]
             figures["training"].setdefault(shape, {"parameters": parameters})
-            for label, extra in variants:
-                figures["training"][shape][label] = attempt(
-                    f"train {shape} {label}", lambda: train_figures(model_dir, mixture, recipes[shape], extra,
-                                                                    args.warmup, args.steps, parameters, peak))
+            label = f"{variant} {batch}x{GLOBAL_BATCH // batch}"
+            figures["training"][shape][label] = attempt(
+                f"train {shape} {label}", lambda: train_figures(model_dir, mixture, recipes[shape], extra, args.warmup,
+                                                                args.steps, parameters, hidden, vocab, peak,
+                                                                compile_blocks=variant == "compile-blocks"))
         if "generate" in args.phases:
             figures["generation"]["hf"] = attempt(
                 "generate hf", lambda: generation_figures(models[args.gen_shape][0], args.data / "eval",
                                                           2 if args.tiny else args.gen_limit,
                                                           "4" if args.tiny else args.gen_batch_size))
         if "probe" in args.phases:
-            for shape in args.shapes:
+            for shape in sorted(shapes):
                 figures["probe"][shape] = attempt(
                     f"probe {shape}", lambda: largest_batch(models[shape][0], args.probe_batches,
                                                             64 if args.tiny else 1024))
-        if "compile" in args.phases:
-            for shape in args.shapes:
-                model_dir, parameters = models[shape]
-                label = "recipe + torch.compile" + (f", per-device batch {args.compile_batch}"
-                                                    if args.compile_batch != 4 else "")
-                extra = ["--torch_compile", "True", "--per_device_train_batch_size", str(args.compile_batch),
-                         "--gradient_accumulation_steps", str(max(1, 32 // args.compile_batch))]
-                figures["training"][shape][label] = attempt(
-                    f"train {shape} {label}", lambda: train_figures(model_dir, mixture, recipes[shape], extra,
-                                                                    args.warmup, args.steps, parameters, peak))
     save()
     print(f"wrote {args.out}")
 

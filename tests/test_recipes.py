@@ -16,8 +16,8 @@ from safetensors.torch import load_file
 from ecomgpt_data.config import MixtureConfig
 from ecomgpt_data.mixture import build
 from recipes import bloomz_1b7, bloomz_3b, bloomz_7b1, bloomz_560m
-from recipes.sft import (IGNORE_INDEX, apply_sharding, encode, main, parse, runtime_defaults,
-                         tokenize_mixture)
+from recipes.sft import (IGNORE_INDEX, CompletionCollator, apply_sharding, encode, main, parse, runtime_defaults,
+                         supports_response_only_logits, tokenize_mixture, use_fused_gelu)
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = ["--per_device_train_batch_size", "2", "--gradient_accumulation_steps", "1", "--max_length", "192",
@@ -128,6 +128,13 @@ def test_fsdp_on_gpus_gradient_checkpointing_under_deepspeed(monkeypatch):
     script, args = parse(bloomz_560m.RECIPE, ["--train_file", "x"])
     apply_sharding(args, script)
     assert not args.fsdp and not args.gradient_checkpointing
+
+
+def test_fused_adamw_on_gpus_only(monkeypatch):
+    assert runtime_defaults(bloomz_560m.RECIPE)["optim"] == "adamw_torch"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    assert runtime_defaults(bloomz_560m.RECIPE)["optim"] == "adamw_torch_fused"
 
 
 def test_gloo_only_for_several_cpu_processes(monkeypatch):
@@ -252,6 +259,74 @@ def test_train_file_may_be_the_build_folder(mixture, model_dir, tmp_path, capsys
         main(bloomz_560m.RECIPE, ["--model_name_or_path", str(model_dir), "--train_file", str(tmp_path / "nope"),
                                   "--output_dir", str(tmp_path / "x")])
     assert exit_info.value.code == 2 and "no such file or folder" in capsys.readouterr().err
+
+
+def test_the_collator_says_where_logits_are_needed(model_dir):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer.padding_side = "right"
+    pad = tokenizer.pad_token_id
+    features = [{"id": "a", "length": 4, "input_ids": [1, 2, 5, 6], "attention_mask": [1, 1, 1, 1],
+                 "labels": [IGNORE_INDEX, IGNORE_INDEX, 5, 6]},
+                {"id": "b", "length": 3, "input_ids": [3, 7, 8], "attention_mask": [1, 1, 1],
+                 "labels": [IGNORE_INDEX, 7, 8]}]
+    full = CompletionCollator(tokenizer)(features)
+    assert "logits_to_keep" not in full and full["labels"].tolist() == [[-100, -100, 5, 6], [-100, 7, 8, -100]]
+    assert full["input_ids"].tolist() == [[1, 2, 5, 6], [3, 7, 8, pad]]
+    part = CompletionCollator(tokenizer, response_only_logits=True)(features)
+    # position t is kept when token t + 1 is a target: row a predicts 5 and 6 from positions 1 and 2
+    assert part["logits_to_keep"].tolist() == [[False, True, True, False], [True, True, False, False]]
+    assert part["shift_labels"].tolist() == [5, 6, 7, 8]
+    assert torch.equal(part["labels"], full["labels"]) and torch.equal(part["input_ids"], full["input_ids"])
+
+
+def test_response_only_logits_and_fused_gelu_give_the_same_loss_and_gradients(rows, model_dir):
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer.padding_side = "right"
+    tokenised, _ = tokenize_mixture(Dataset.from_list(rows[:6]), tokenizer, max_length=192)
+    features = list(tokenised)
+    full = CompletionCollator(tokenizer)(features)
+    part = CompletionCollator(tokenizer, response_only_logits=True)(features)
+
+    def loss_and_gradients(model, batch):
+        model.zero_grad()
+        output = model(**batch)
+        output.loss.backward()
+        return output, {n: p.grad.clone() for n, p in model.named_parameters()}
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    assert supports_response_only_logits(model)
+    reference, reference_grads = loss_and_gradients(model, full)
+    output, grads = loss_and_gradients(model, part)
+    targets = int((full["labels"][:, 1:] != IGNORE_INDEX).sum())
+    assert output.logits.shape == (targets, model.config.vocab_size)
+    assert targets < full["input_ids"].numel() / 2  # the prompt positions get no logits
+    assert output.loss.item() == pytest.approx(reference.loss.item(), rel=1e-6)
+    assert all(torch.allclose(grads[n], reference_grads[n], atol=1e-6) for n in grads)
+
+    assert use_fused_gelu(model) == model.config.n_layer
+    assert use_fused_gelu(model) == 0  # already swapped
+    fused, fused_grads = loss_and_gradients(model, part)
+    assert fused.loss.item() == pytest.approx(reference.loss.item(), rel=1e-6)
+    assert all(torch.allclose(fused_grads[n], reference_grads[n], atol=1e-5) for n in grads)
+
+
+@pytest.mark.slow
+def test_training_is_the_same_with_and_without_the_speed_ups(rows, model_dir, tmp_path):
+    data = subset(rows, tmp_path / "eight.jsonl", 8)
+    common = ["--model_name_or_path", str(model_dir), "--train_file", str(data), *SMALL, "--max_steps", "3",
+              "--learning_rate", "1e-3", "--gradient_accumulation_steps", "2"]
+    fast = main(bloomz_560m.RECIPE, [*common, "--output_dir", str(tmp_path / "fast")])
+    plain = main(bloomz_560m.RECIPE, [*common, "--output_dir", str(tmp_path / "plain"),
+                                      "--response_only_logits", "False", "--fused_gelu", "False"])
+    fast_w, plain_w = weights(fast), weights(plain)
+    assert all(torch.allclose(fast_w[k], plain_w[k], atol=1e-5) for k in plain_w)
+    loss = [json.loads((out / "training_summary.json").read_text())["train_loss"] for out in (fast, plain)]
+    assert loss[0] == pytest.approx(loss[1], rel=1e-5)
 
 
 def test_empty_responses_are_dropped_and_counted(model_dir):
