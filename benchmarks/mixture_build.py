@@ -1,9 +1,11 @@
-"""Full mixture build over $ECOMGPT_RAW_DIR: wall time, instances per second and peak memory; the same with
-`--per-task 16` (`--small`), to show what a small build costs; then with every source read `--replicate`
-times (each copy's texts marked so that copies are new instances, not duplicates), to show that time grows
-linearly with the raw data and memory stays flat.
+"""Full mixture build over $ECOMGPT_RAW_DIR: wall time, instances per second and peak memory, without the
+selection-log cache and then writing the logs; a `--per-task 16` (`--small`) build replaying those logs and one
+without the cache, to show what a small build costs; then with every source read `--replicate` times (each
+copy's texts marked so that copies are new instances, not duplicates; such wrapped sources are never logged),
+to show that time grows linearly with the raw data and memory stays flat.
 
-Each build runs in a fresh process so that its peak resident memory (ru_maxrss) is its own.
+Each build runs in a fresh process so that its peak resident memory (ru_maxrss) is its own, with its own empty
+cache folder except the replaying one, which reads the logs the full build wrote.
 
     ECOMGPT_EVAL_DIR=../shared/ecominstruct_eval ECOMGPT_RAW_DIR=../shared/ecom_raw \\
         .venv/bin/python benchmarks/mixture_build.py [--replicate 4] [--small 16]
@@ -12,6 +14,7 @@ Each build runs in a fresh process so that its peak resident memory (ru_maxrss) 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -40,29 +43,35 @@ def replicated(source, copies: int):
     return replace(source, read=read)
 
 
-def child(copies: int, out: Path, per_task: int) -> None:
+def child(copies: int, out: Path, per_task: int, cache: bool) -> None:
     from ecomgpt_data import sources
     from ecomgpt_data.config import MixtureConfig
     from ecomgpt_data.mixture import build
 
     registry = sources.load_sources()
-    for name, source in list(registry.items()):
-        registry[name] = replicated(source, copies)
+    if copies > 1:
+        for name, source in list(registry.items()):
+            registry[name] = replicated(source, copies)
     start = time.perf_counter()
-    manifest = build(MixtureConfig(per_task=per_task).validate(), out, progress=False)
+    manifest = build(MixtureConfig(per_task=per_task).validate(), out, progress=False, cache=cache)
     seconds = time.perf_counter() - start
     totals = manifest["totals"]
     records = sum(s["records"] for s in manifest["sources"].values())
-    print(json.dumps({"copies": copies, "per_task": per_task, "seconds": seconds, "records": records, "generated": totals["generated"],
-                      "selected": totals["selected"], "duplicates": totals.get("duplicates", 0),
+    digest = hashlib.sha256((out / "mixture.jsonl").read_bytes()).hexdigest()
+    print(json.dumps({"copies": copies, "per_task": per_task, "cache": cache, "seconds": seconds, "records": records,
+                      "generated": totals["generated"], "selected": totals["selected"],
+                      "duplicates": totals.get("duplicates", 0), "sha256": digest,
+                      "replayed": len(manifest["selection_logs"]["replayed"]),
+                      "logged": len(manifest["selection_logs"]["written"]),
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
-def run(copies: int, per_task: int = 800) -> dict:
+def run(copies: int, per_task: int = 800, cache: bool = False, cache_dir: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "ECOMGPT_CACHE_DIR": cache_dir or f"{tmp}/cache"}
         result = subprocess.run([sys.executable, __file__, "--child", str(copies), "--out", f"{tmp}/mix",
-                                 "--per-task", str(per_task)],
-                                check=True, capture_output=True, text=True)
+                                 "--per-task", str(per_task), *([] if cache else ["--no-cache"])],
+                                check=True, capture_output=True, text=True, env=env)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -73,21 +82,33 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=16, help="the per-task size of the small build compared with the full one")
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--per-task", type=int, default=800, help=argparse.SUPPRESS)
+    parser.add_argument("--no-cache", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.out, args.per_task)
+        child(args.child, args.out, args.per_task, cache=not args.no_cache)
         return
     for variable in ("ECOMGPT_RAW_DIR", "ECOMGPT_EVAL_DIR"):
         if not os.environ.get(variable):
             sys.exit(f"set {variable} (see the module docstring)")
-    base, small, big = run(1), run(1, args.small), run(args.replicate)
-    for r in (base, small, big):
-        print(f"x{r['copies']} per-task {r['per_task']:>4}: {r['records']:>8,} records  {r['generated']:>9,} instances generated  "
-              f"{r['selected']:>6,} selected  {r['seconds']:6.1f} s  {r['generated'] / r['seconds']:8,.0f} inst/s  "
-              f"peak RSS {r['peak_rss_mb']:6.0f} MB  duplicates {r['duplicates']:,}")
+    with tempfile.TemporaryDirectory() as cache_dir:
+        base = run(1)
+        logging = run(1, cache=True, cache_dir=cache_dir)
+        replayed = run(1, args.small, cache=True, cache_dir=cache_dir)
+    small = run(1, args.small)
+    big = run(args.replicate)
+    for label, r in (("full, no cache", base), ("full, writing logs", logging), ("small, replayed", replayed),
+                     ("small, no cache", small), (f"x{args.replicate}, no cache", big)):
+        print(f"{label:20} x{r['copies']} per-task {r['per_task']:>4}: {r['records']:>8,} records  "
+              f"{r['generated']:>9,} instances  {r['selected']:>6,} selected  {r['seconds']:6.1f} s  "
+              f"{r['generated'] / r['seconds']:8,.0f} inst/s  peak RSS {r['peak_rss_mb']:6.0f} MB  "
+              f"duplicates {r['duplicates']:,}  replayed {r['replayed']} / logged {r['logged']} sources  "
+              f"sha256 {r['sha256'][:12]}")
     print(f"ratio x{args.replicate} / x1: records {big['records'] / base['records']:.2f}, "
           f"time {big['seconds'] / base['seconds']:.2f}, peak memory {big['peak_rss_mb'] / base['peak_rss_mb']:.2f}")
-    print(f"ratio per-task {args.small} / per-task 800 (x1): time {small['seconds'] / base['seconds']:.2f}")
+    print(f"ratio writing logs / no cache (full): time {logging['seconds'] / base['seconds']:.2f}; same mixture: "
+          f"{logging['sha256'] == base['sha256']}")
+    print(f"ratio per-task {args.small} / per-task 800: replayed {replayed['seconds'] / base['seconds']:.2f}, "
+          f"no cache {small['seconds'] / base['seconds']:.2f}; same mixture: {replayed['sha256'] == small['sha256']}")
 
 
 if __name__ == "__main__":

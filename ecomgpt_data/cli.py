@@ -25,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                "given on the command line override it")
     b.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     b.add_argument("--no-progress", action="store_true")
+    b.add_argument("--no-cache", action="store_true", help="neither replay nor write selection logs (the cache that "
+                   "makes a build no larger than an earlier one take seconds; see ecomgpt_data/selection_log.py)")
     add_build_options(b)
 
     p = commands.add_parser("pseudo-label", help="pseudo-labelled atomic tasks from input-only records, by an "
@@ -81,14 +83,22 @@ def run_pseudo_label(args: argparse.Namespace) -> int:
     return 0
 
 
+# `build` arguments that are not MixtureConfig options (they do not change what the mixture holds)
+BUILD_ARGS_NOT_CONFIG = ("command", "out", "config", "overwrite", "no_progress", "no_cache")
+
+
 def run_build(args: argparse.Namespace) -> int:
-    options = {k: v for k, v in vars(args).items()
-               if k not in ("command", "out", "config", "overwrite", "no_progress")}
+    options = {k: v for k, v in vars(args).items() if k not in BUILD_ARGS_NOT_CONFIG}
     config = load_config(args.config, options)
     config_dir = args.config.parent if args.config else Path.cwd()
-    manifest = build(config, args.out, overwrite=args.overwrite, config_dir=config_dir, progress=not args.no_progress)
+    manifest = build(config, args.out, overwrite=args.overwrite, config_dir=config_dir, progress=not args.no_progress,
+                     cache=not args.no_cache)
     totals = manifest["totals"]
     print(f"wrote {args.out}: {totals.get('selected', 0)} instances from {len(manifest['tasks'])} tasks")
+    logs = manifest["selection_logs"]
+    if logs["replayed"] or logs["written"]:
+        print(f"  selection logs ({logs['folder']}): {len(logs['replayed'])} of {len(manifest['sources'])} sources "
+              f"replayed, {len(logs['written'])} written (--no-cache: neither)")
     if manifest["raw_files_differing_from_snapshot"]:
         print(f"  warning: {len(manifest['raw_files_differing_from_snapshot'])} raw file(s) differ from the snapshots "
               "their SOURCE.md names (listed in manifest.json; --strict makes this an error)")

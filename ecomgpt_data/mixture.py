@@ -4,7 +4,8 @@ Selection is what makes scaling subsets nest. Tasks are ordered by a seeded hash
 `num_tasks` takes a prefix of that order; within a task every instance gets a seeded hash priority from its
 content and the `per_task` smallest are kept (a bounded heap, so memory does not grow with the raw data). A
 smaller `per_task` or `num_tasks` therefore always gives a subset of a larger one, and the same inputs and
-config give a byte-identical `mixture.jsonl`.
+config give a byte-identical `mixture.jsonl`. A source whose selection log (`selection_log`) from an earlier
+build covers this one is replayed from it instead of streamed: the same selection, in seconds.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from tqdm.auto import tqdm
 from ecom_tasks.data import EvalDataError, eval_dir
 from ecomgpt_data.atomic_tasks import BuildContext, Example, TaskSpec
 from ecomgpt_data.config import MixtureConfig
-from ecomgpt_data import outputs
+from ecomgpt_data import outputs, selection_log
 from ecomgpt_data.errors import BuildError
 from ecomgpt_data.filters import QualityFilter, RuleFilter, hf_quality_filter
 from ecomgpt_data.guard import RULES, HeldOutGuard, check_source_identity
@@ -38,6 +39,7 @@ from ecomgpt_data.instructions import RESPONSE_SEPARATOR, make_instruction
 from ecomgpt_data.pseudo import pseudo_sources
 from ecomgpt_data.records import Malformed, RawDataError, Record, Skipped
 from ecomgpt_data.sampling import BoundedSample
+from ecomgpt_data.selection_log import SourceLog
 from ecomgpt_core.files import exclusive_lock, lock_path, published_dir
 from ecomgpt_core.hashing import seeded_int
 from ecomgpt_core.locations import raw_dir
@@ -190,12 +192,14 @@ class GuardVerdict:
     of a build, and it need not look at a record none of whose instances could be selected (or enter the
     pool). The selection is the same as checking every record first; the counts cover the records checked."""
 
-    __slots__ = ("_check", "_held_out")
+    __slots__ = ("_check", "_held_out", "_on_pool")
 
-    def __init__(self, check: Callable[[], bool]):
-        self._check, self._held_out = check, None
+    def __init__(self, check: Callable[[], bool], on_pool: Callable[[], None] | None = None):
+        self._check, self._held_out, self._on_pool = check, None, on_pool
 
-    def __call__(self) -> bool:
+    def __call__(self, by_pool: bool = False) -> bool:
+        if by_pool and self._on_pool is not None:
+            self._on_pool()  # the pool looks at this record whatever the per_task (a selection log keeps that)
         if self._held_out is None:
             self._held_out = self._check()
         return self._held_out
@@ -220,7 +224,7 @@ class RecentRecords:
         for entry in reversed(self._entries):
             if len(kept) == self.size:
                 break
-            if not entry[1]():
+            if not entry[1](by_pool=True):
                 kept.append(entry)
         self._entries = deque(reversed(kept))
 
@@ -237,11 +241,20 @@ class TaskState:
     spec: TaskSpec
     sample: BoundedSample  # the per_task instances with the smallest priority
     counts: Counter = field(default_factory=Counter)
+    replayed: dict | None = None  # when replayed from a selection log: the selected examples by priority
+
+    def chosen(self) -> list[Example]:
+        if self.replayed is None:
+            return self.sample.items()
+        try:
+            return [self.replayed[priority] for priority in self.sample.items()]
+        except KeyError:
+            raise RuntimeError(f"task {self.spec.name}: the selection log lacks a selected instance") from None
 
 
 class MixtureBuilder:
     def __init__(self, config: MixtureConfig, quality_filter: QualityFilter | None = None,
-                 config_dir: Path | None = None, progress: bool = True):
+                 config_dir: Path | None = None, progress: bool = True, cache: bool = True):
         self.config = config
         self.sources = resolve_sources(config, config_dir)
         self.tasks = select_tasks(self.sources, config)
@@ -257,6 +270,9 @@ class MixtureBuilder:
         self.guard_examples: list[dict] = []
         self.raw_differences: list[str] = []  # shipped sources' files that differ from their snapshots
         self.eval_dir: Path | None = None
+        self.cache = cache  # read and write selection logs
+        self.replayed: list[str] = []  # sources replayed from a selection log
+        self.logged: list[str] = []  # sources whose selection log this build wrote
 
     # -- instances -----------------------------------------------------------------------------------------
 
@@ -273,27 +289,39 @@ class MixtureBuilder:
                 "prompt": instruction.render(with_description=not config.no_description),
                 "response": instruction.output}
 
-    def offer(self, state: TaskState, example: Example, held_out: GuardVerdict = NOT_HELD_OUT) -> None:
+    def offer(self, state: TaskState, example: Example, held_out: GuardVerdict = NOT_HELD_OUT,
+              log: SourceLog | None = None, ordinal: int = 0, task_index: int = 0) -> None:
+        """Clean an instance, give it its priority (a seeded hash of the cleaned content), note both in the
+        source's selection `log` when one is recorded, and `admit` it."""
+        cleaned, reason, had_illegal = self.rules.apply(example)
+        priority = None
+        if cleaned is not None:
+            content = "\x1f".join((cleaned.input, *cleaned.candidates, "\x1e", cleaned.output))
+            priority = seeded_int(self.config.seed, state.spec.name, content, sep="\x1d")
+        if log is not None:
+            log.note(ordinal, task_index, reason, had_illegal, priority)
+        self.admit(state, priority, reason, had_illegal, held_out, cleaned)
+
+    def admit(self, state: TaskState, priority: int | None, reason: str | None, had_illegal: bool,
+              held_out: GuardVerdict, cleaned: Example | None) -> None:
         """Every offered instance ends in exactly one count: a rule's reason, `duplicates`, `guard_dropped`,
         `quality_dropped`, `over_quota` or (at the end) `selected`. The guard (`held_out`, its record's verdict)
-        is asked only about an instance that could be selected.
+        is asked only about an instance that could be selected. A replayed instance has no `cleaned` example:
+        its priority stands for it until the end (`TaskState.chosen`).
 
         The sampling priority is a seeded hash of the instance's content, so exact duplicates share it: a
         duplicate of a kept instance is found among the kept ones, and one of an instance that was not kept
         cannot be kept either. Duplicate detection therefore needs only the bounded sample, not a set of every
         instance seen, and the result equals deduplicating everything first (first occurrence wins)."""
         counts = state.counts
-        cleaned, reason, had_illegal = self.rules.apply(example)
         counts["illegal_chars_removed"] += had_illegal
-        if cleaned is None:
-            counts[reason] += 1
-            return
-        content = "\x1f".join((cleaned.input, *cleaned.candidates, "\x1e", cleaned.output))
-        priority = seeded_int(self.config.seed, state.spec.name, content, sep="\x1d")
-        digest = priority  # the content's identity for duplicate detection
-        reason = state.sample.verdict(priority, digest)
         if reason is not None:
             counts[reason] += 1
+            return
+        digest = priority  # the content's identity for duplicate detection
+        verdict = state.sample.verdict(priority, digest)
+        if verdict is not None:
+            counts[verdict] += 1
             return
         if held_out():
             counts["guard_dropped"] += 1
@@ -306,8 +334,9 @@ class MixtureBuilder:
             if not self.quality_filter(row["prompt"], row["response"]):
                 counts["quality_dropped"] += 1
                 return
-        if state.sample.add(priority, cleaned.key, digest, cleaned):  # another instance was pushed out
-            counts["over_quota"] += 1
+        item, key = (priority, "") if cleaned is None else (cleaned, cleaned.key)
+        if state.sample.add(priority, key, digest, item):
+            counts["over_quota"] += 1  # another instance was pushed out
 
     # -- sources -------------------------------------------------------------------------------------------
 
@@ -321,22 +350,34 @@ class MixtureBuilder:
         return root
 
     def stream_source(self, source: Source, root: Path, states: list[TaskState], report: dict,
-                      check_text: bool = True, bar: tqdm | None = None) -> None:
+                      check_text: bool = True, bar: tqdm | None = None, log: SourceLog | None = None) -> None:
+        """Every record of the source through its tasks' builders into their samples; with `log`, the
+        source's selection log is recorded on the way."""
         config = self.config
         label_sets = source.label_sets(root) if source.label_sets else {}
         pool = RecentRecords(POOL_SIZE)
         counts, skipped = Counter(), Counter()
+        held: dict[int, dict] = {}  # record ordinal -> what the guard found
 
-        def verdict(item: Record) -> GuardVerdict:
+        def verdict(item: Record, ordinal: int) -> GuardVerdict:
             def check() -> bool:
-                held = self.guard_match(source, item)
                 counts["guard_checked_records"] += 1
-                counts["guard_dropped_records"] += held
-                return held
-            return GuardVerdict(check) if self.guard is not None else NOT_HELD_OUT
+                found = self.guard_match(source, item)
+                if found is not None:
+                    held[ordinal] = found
+                if log is not None:
+                    log.verdict[ordinal] = found is not None
+                return found is not None
 
+            def pooled() -> None:
+                log.pooled[ordinal] = 1
+            return GuardVerdict(check, pooled if log is not None else None) if self.guard is not None else NOT_HELD_OUT
+
+        task_index = {state.spec.name: number for number, state in enumerate(states)}
         malformed: list[str] = []
+        items = 0
         for item in undamaged(source.read(root), root, check_text):
+            items += 1
             if bar is not None:
                 bar.update()
             if isinstance(item, Malformed):
@@ -350,39 +391,92 @@ class MixtureBuilder:
             if isinstance(item, Skipped):
                 skipped[item.reason] += 1
                 continue
+            ordinal = counts["records"]
             counts["records"] += 1
-            held_out = verdict(item)
+            if log is not None:
+                log.verdict.append(-1)
+                log.pooled.append(0)
+            held_out = verdict(item, ordinal)
             for state in states:
                 if state.spec.subset and state.spec.subset != item.subset:
                     continue
                 seed = functools.partial(seeded_int, config.seed, "build", state.spec.name, item.id)
+                index = task_index[state.spec.name]
                 for example in state.spec.build(item, BuildContext(pool=pool, label_sets=label_sets, seed=seed)):
                     state.counts["generated"] += 1
-                    self.offer(state, example, held_out)
+                    self.offer(state, example, held_out, log, ordinal, index)
             pool.append(item, held_out)
         if counts["records"] == 0:
             raise BuildError(f"source {source.name} yielded no record from {root} ({counts['malformed']} malformed, "
                              f"skipped {dict(skipped)}); a file may be empty or damaged: compare it with the snapshot "
                              "its SOURCE.md names, or leave the source out with --drop-source")
         report.update(records=counts["records"], malformed=counts["malformed"], malformed_examples=malformed,
-                      skipped=dict(sorted(skipped.items())), guard_checked_records=counts["guard_checked_records"],
-                      guard_dropped_records=counts["guard_dropped_records"])
+                      skipped=dict(sorted(skipped.items())))
+        if log is not None:
+            log.items, log.report = items, {k: report[k] for k in ("records", "malformed", "malformed_examples", "skipped")}
+            log.held = dict(held)
+        self.guard_report(report, held, counts["guard_checked_records"])
 
-    def guard_match(self, source: Source, item: Record) -> bool:
-        """Whether a record holds a held-out text; counted per rule, and a sample of the pairs is kept for the
-        manifest, so that false positives can be judged."""
+    def guard_report(self, report: dict, held: dict[int, dict], checked: int) -> None:
+        """The source's guard counts from the records it resolved (`held`: the held-out ones by ordinal), and
+        its dropped pairs for the manifest (by record order, so that a replayed build lists the same)."""
         if self.guard is None:
-            return False
+            report.update(guard_checked_records=0, guard_dropped_records=0)
+            return
+        for ordinal in sorted(held):
+            self.guard_counts[held[ordinal]["rule"]] += 1
+            if len(self.guard_examples) < GUARD_EXAMPLES:
+                self.guard_examples.append({k: v for k, v in held[ordinal].items()})
+        report.update(guard_checked_records=checked, guard_dropped_records=len(held))
+
+    def replay_source(self, log: SourceLog, states: list[TaskState], report: dict, bar: tqdm | None) -> None:
+        """The source's instances from its selection log, through the same `admit` as a streamed build; the
+        guard's verdicts are the log's (a record it never resolved cannot be asked: see `selection_log`)."""
+        by_index = {log.tasks.index(state.spec.name): state for state in states}
+        asked = set()
+
+        def verdict(ordinal: int) -> GuardVerdict:
+            def check() -> bool:
+                value = log.verdict[ordinal]
+                if value < 0:
+                    raise RuntimeError(f"selection log of {states[0].spec.source}: record {ordinal} was never "
+                                       "checked by the guard")
+                asked.add(ordinal)
+                return bool(value)
+            return GuardVerdict(check) if self.guard is not None else NOT_HELD_OUT
+
+        reasons = [None, *log.reasons]
+        current, held_out = -1, NOT_HELD_OUT
+        for ordinal, task, status, illegal, priority in zip(log.record, log.task, log.status, log.illegal,
+                                                            log.priority):
+            if ordinal != current:
+                current, held_out = ordinal, verdict(ordinal)
+            state = by_index[task]
+            state.counts["generated"] += 1
+            reason = reasons[status]
+            self.admit(state, None if reason else priority, reason, illegal, held_out, None)
+        for state in states:
+            state.replayed = {priority: Example(key, text, output, tuple(candidates))
+                              for priority, (key, text, output, candidates) in log.selected[state.spec.name].items()}
+        if bar is not None:
+            bar.update(log.items)
+        report.update(log.report)
+        resolved = asked | {ordinal for ordinal, pooled in enumerate(log.pooled) if pooled}
+        held = {ordinal: log.held[ordinal] for ordinal in sorted(resolved) if log.verdict[ordinal] == 1}
+        self.guard_report(report, held, len(resolved))
+
+    def guard_match(self, source: Source, item: Record) -> dict | None:
+        """What the guard found in a record (its rule, the record, the training and the held-out text), or None
+        when the record holds no held-out text."""
+        if self.guard is None:
+            return None
         for text in item.texts():
             found = self.guard.match(text) if text else None
             if found:
                 rule, held = found
-                self.guard_counts[rule] += 1
-                if len(self.guard_examples) < GUARD_EXAMPLES:
-                    self.guard_examples.append({"rule": rule, "source": source.name, "record": item.id,
-                                                "training_text": text[:300], "held_out_text": held[:300]})
-                return True
-        return False
+                return {"rule": rule, "source": source.name, "record": item.id, "training_text": text[:300],
+                        "held_out_text": held[:300]}
+        return None
 
     # -- the whole build -----------------------------------------------------------------------------------
 
@@ -413,26 +507,59 @@ class MixtureBuilder:
         totals = [snapshots[n]["items"] if n in snapshots and n not in differing else None for n in sorted(roots)]
         bar = tqdm(total=None if None in totals else sum(totals), unit=" records", disable=not self.progress,
                    mininterval=1.0, dynamic_ncols=True)
+        # Selection logs: read and written only when no quality model judges instances (its verdicts are not
+        # part of the log's fingerprint).
+        logs_on = self.cache and self.quality_filter is None
+        evaluation = selection_log.eval_fingerprint(self.eval_dir) if logs_on else None
+        recorded: dict[str, SourceLog] = {}
         with bar:
             for number, name in enumerate(sorted(roots), 1):
                 bar.set_description(f"source {number} of {len(roots)}: {name}")
                 started = time.perf_counter()
                 report = source_reports.setdefault(name, {"files": inputs[name].sha256})
                 mine = [s for s in states.values() if s.spec.source == name]
-                self.stream_source(self.sources[name], roots[name], mine, report,
-                                   check_text=not inputs[name].all_utf8, bar=bar)
+                source, replay, log = self.sources[name], None, None
+                if logs_on and selection_log.loggable(source):
+                    fingerprint = self.log_fingerprint(name, inputs[name], evaluation)
+                    replay = selection_log.read(name, fingerprint, [s.spec.name for s in mine])
+                    if replay is not None and not replay.covers(config.per_task, [s.spec.name for s in mine]):
+                        replay = None
+                    if replay is None:
+                        log = recorded[name] = SourceLog(fingerprint, config.per_task, [s.spec.name for s in mine],
+                                                         items=0, report={})
+                if replay is not None:
+                    self.replay_source(replay, mine, report, bar)
+                    self.replayed.append(name)
+                else:
+                    self.stream_source(source, roots[name], mine, report, check_text=not inputs[name].all_utf8,
+                                       bar=bar, log=log)
                 if self.progress:
+                    how = "replayed from its selection log" if replay is not None else "generated"
                     bar.write(f"source {number} of {len(roots)}: {name}: {report['records']:,} records, "
-                              f"{sum(s.counts['generated'] for s in mine):,} instances generated for {len(mine)} "
+                              f"{sum(s.counts['generated'] for s in mine):,} instances {how} for {len(mine)} "
                               f"tasks ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
 
         rows: list[dict] = []
         for task in self.tasks:
             state = states[task.name]
-            chosen = state.sample.items()
+            chosen = state.chosen()
             state.counts["selected"] = len(chosen)
             rows.extend(self.render(task, example) for example in chosen)
+        for name, log in recorded.items():
+            log.selected = {state.spec.name: {priority: [e.key, e.input, e.output, list(e.candidates)]
+                                              for priority, e in state.sample.entries()}
+                            for state in states.values() if state.spec.source == name}
+            if selection_log.write(name, log) is not None:
+                self.logged.append(name)
         return rows, self.manifest(states, source_reports)
+
+    def log_fingerprint(self, name: str, files: InputFiles, evaluation: str | None) -> str:
+        """What a source's selection log is valid for (see `selection_log`)."""
+        config = self.config
+        parts = {"format": selection_log.FORMAT, "code": selection_log.code_fingerprint(), "seed": config.seed,
+                 "max_chars": config.max_chars, "on_error": config.on_error, "guard": evaluation,
+                 "source": name, "files": files.sha256}
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
     def manifest(self, states: dict[str, TaskState], source_reports: dict) -> dict:
         try:
@@ -458,6 +585,8 @@ class MixtureBuilder:
             "tasks": tasks,
             "sources": source_reports,
             "raw_files_differing_from_snapshot": self.raw_differences,
+            "selection_logs": {"replayed": self.replayed, "written": self.logged,
+                               "folder": str(selection_log.log_dir())},
             "guard": ({"eval_dir": str(self.eval_dir), **self.guard.summary(),
                        "dropped_records_by_rule": {rule: self.guard_counts[rule] for rule in RULES},
                        "dropped_examples": self.guard_examples} if self.guard
@@ -505,11 +634,12 @@ def write_mixture(rows: list[dict], manifest: dict, out: Path, overwrite: bool =
 
 
 def build(config: MixtureConfig, out: Path, overwrite: bool = False, quality_filter: QualityFilter | None = None,
-          config_dir: Path | None = None, progress: bool = True) -> dict:
+          config_dir: Path | None = None, progress: bool = True, cache: bool = True) -> dict:
+    """Build the mixture into `out`; `cache=False` neither reads nor writes selection logs."""
     check_output(out, config, overwrite)
     try:
         with exclusive_lock(out):
-            builder = MixtureBuilder(config, quality_filter, config_dir, progress)
+            builder = MixtureBuilder(config, quality_filter, config_dir, progress, cache)
             rows, manifest = builder.run()
             if not rows:
                 raise BuildError("no instance survived the filters; nothing written")

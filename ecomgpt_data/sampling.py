@@ -42,4 +42,8 @@ class BoundedSample:
 
     def items(self) -> list:
         """The kept items, smallest priority first."""
-        return [entry[3] for entry in sorted(self._heap, key=lambda entry: (-entry[0], entry[1]))]
+        return [item for _, item in self.entries()]
+
+    def entries(self) -> list[tuple[int, object]]:
+        """(priority, item) of the kept items, smallest priority first."""
+        return [(-entry[0], entry[3]) for entry in sorted(self._heap, key=lambda entry: (-entry[0], entry[1]))]

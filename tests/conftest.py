@@ -39,6 +39,14 @@ def tiny_bloom(eval_dir, tmp_path_factory) -> Path:
     return make_tiny_bloom(tmp_path_factory.mktemp("tiny_bloom"), texts)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory) -> Path:
+    """Builds write selection logs into the per-user cache; the tests keep theirs in a temporary folder."""
+    folder = tmp_path_factory.mktemp("ecomgpt-cache")
+    os.environ["ECOMGPT_CACHE_DIR"] = str(folder)
+    return folder
+
+
 FIXTURE_RAW = Path(__file__).parent / "fixtures" / "ecom_raw"
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ecomgpt_data.cli import build_parser
+from ecomgpt_data.cli import BUILD_ARGS_NOT_CONFIG, build_parser
 from ecomgpt_data.config import MixtureConfig, load_config, options_table
 from ecomgpt_data.errors import ConfigError
 
@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def cli_options(*argv: str) -> dict:
     args = build_parser().parse_args(["build", "--out", "x", *argv])
-    return {k: v for k, v in vars(args).items() if k not in ("command", "out", "config", "overwrite", "no_progress")}
+    return {k: v for k, v in vars(args).items() if k not in BUILD_ARGS_NOT_CONFIG}
 
 
 def test_readme_option_table_is_the_generated_one():

@@ -14,6 +14,7 @@ from ecomgpt_data.guard import HeldOutGuard, HeldOutSourceError, normalise, unit
 from ecomgpt_data.mixture import BuildError, build
 from ecomgpt_data.records import RawDataError
 from ecomgpt_data.sources import load_sources
+from planted import plant_absa_review
 
 ALL_TASKS = {t.name: t for s in load_sources().values() for t in s.tasks}
 
@@ -168,10 +169,7 @@ def test_guard_runs_over_the_new_sources_and_their_counts_show_it(raw_fixture_di
     KOBE description are dropped, and the per-source counts say so."""
     raw = tmp_path / "raw"
     shutil.copytree(raw_fixture_dir, raw)
-    absa = eval_dir / "ABSA/tasks/EN-ABSA-CLS-review_topic_category/test.json"
-    sentence = json.loads(absa.read_text(encoding="utf-8").splitlines()[7])["sentences"]
-    with (raw / "amazon_counterfactual_reviews_en/data/EN_train.tsv").open("a", encoding="utf-8") as handle:
-        handle.write(f"{sentence}\t1\n")
+    sentence = plant_absa_review(raw, eval_dir)
     title = eval_dir / "OpenBG_Align/tasks/ZH-OpenBG_Align-Generate-title_generate/test.json"
     held_title = json.loads(title.read_text(encoding="utf-8").splitlines()[2])["sentences"]  # its attribute text
     with (raw / "kobe_taodescribe_test/test.src.str").open("a", encoding="utf-8") as src, \
