@@ -149,7 +149,8 @@ def parse_run(text: str) -> tuple[str, str, int]:
 
 
 def train_figures(model_dir: Path, mixture: Path, recipe, extra: list[str], warmup: int, steps: int,
-                  parameters: int, hidden: int, vocab: int, peak: float | None, compile_blocks: bool = False) -> dict:
+                  parameters: int, hidden: int, vocab: int, peak: float | None, compile_blocks: bool = False,
+                  profile: bool = False) -> dict:
     from transformers import TrainerCallback
 
     from recipes.sft import IGNORE_INDEX, build_trainer, parse
@@ -162,15 +163,22 @@ def train_figures(model_dir: Path, mixture: Path, recipe, extra: list[str], warm
         def __init__(self):
             self.start = self.end = None
             self.batches = []
+            self.profiler = None
 
         def on_step_end(self, args, state, control, **kwargs):
             if state.global_step == warmup:
                 synchronize()
                 self.start = time.perf_counter()
+                if profile:  # the timed steps under torch.profiler (slower: a separate run from the figures)
+                    self.profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU,
+                                                                       torch.profiler.ProfilerActivity.CUDA])
+                    self.profiler.start()
 
         def on_train_end(self, args, state, control, **kwargs):
             synchronize()
             self.end = time.perf_counter()
+            if self.profiler is not None:
+                self.profiler.stop()
 
     with tempfile.TemporaryDirectory() as out:
         argv = ["--model_name_or_path", str(model_dir), "--train_file", str(mixture), "--output_dir", out,
@@ -214,6 +222,8 @@ def train_figures(model_dir: Path, mixture: Path, recipe, extra: list[str], warm
         if torch.cuda.is_available():
             result["peak_allocated_gb"] = torch.cuda.max_memory_allocated() / 1e9
             result["peak_reserved_gb"] = torch.cuda.max_memory_reserved() / 1e9
+        if meter.profiler is not None:
+            result["profile"] = profile_summary(meter.profiler, seconds)
         if peak:
             result["mfu"] = 6 * parameters * result["tokens_per_second"] / (peak * 1e12)
             done = 6 * (parameters - head) * padded + 6 * head * logits_at
@@ -221,6 +231,31 @@ def train_figures(model_dir: Path, mixture: Path, recipe, extra: list[str], warm
         del trainer
     release_memory()
     return result
+
+
+def profile_summary(profiler, seconds: float) -> dict:
+    """Where the GPU time of the profiled steps went: kernel time by kind, against the wall time."""
+    kinds = {"matmul": ("gemm", "gemv", "cutlass", "sm90_xmma", "nvjet", "cublas"),
+             "attention softmax": ("softmax",), "layer norm": ("layer_norm", "layernorm"),
+             "optimizer": ("adam", "multi_tensor"), "copies and casts": ("copy", "cast", "to_copy")}
+    totals, kernels = {}, 0.0
+    rows = []
+    for event in profiler.key_averages():
+        device_us = getattr(event, "self_device_time_total", None) or getattr(event, "self_cuda_time_total", 0)
+        if not device_us or event.device_type != torch.autograd.DeviceType.CUDA:
+            continue
+        if getattr(event, "is_user_annotation", False) or event.key.startswith(("Optimizer.", "ProfilerStep")):
+            continue  # a span over kernels counted on their own (the first profile counted AdamW.step twice)
+        name = event.key.lower()
+        kind = next((k for k, marks in kinds.items() if any(m in name for m in marks)), "other elementwise")
+        totals[kind] = totals.get(kind, 0.0) + device_us / 1e6
+        kernels += device_us / 1e6
+        rows.append((device_us / 1e6, event.count, event.key[:120]))
+    rows.sort(reverse=True)
+    return {"profiled_wall_seconds": seconds, "gpu_kernel_seconds": kernels,
+            "gpu_busy_fraction": kernels / seconds if seconds else None,
+            "seconds_by_kind": dict(sorted(totals.items(), key=lambda kv: -kv[1])),
+            "top_kernels": [{"seconds": t, "calls": n, "name": k} for t, n, k in rows[:25]]}
 
 
 def largest_batch(model_dir: Path, candidates: list[int], seq: int) -> dict:
@@ -301,6 +336,8 @@ def main() -> None:
     parser.add_argument("--runs", nargs="+", type=parse_run, default=[parse_run(r) for r in DEFAULT_RUNS],
                         metavar="SHAPE:VARIANT:BATCH", help=f"training runs, in order; variants: {sorted(VARIANTS)}")
     parser.add_argument("--warmup", type=int, default=3, help="optimizer steps before timing")
+    parser.add_argument("--profile", action="store_true", help="run the timed steps under torch.profiler and add "
+                        "where the GPU time went (its timings are then slower than an unprofiled run's)")
     parser.add_argument("--steps", type=int, default=20, help="timed optimizer steps (each 32 sequences)")
     parser.add_argument("--phases", nargs="+", default=["train", "generate", "probe"],
                         choices=["train", "generate", "probe"])
@@ -372,7 +409,8 @@ def main() -> None:
             figures["training"][shape][label] = attempt(
                 f"train {shape} {label}", lambda: train_figures(model_dir, mixture, recipes[shape], extra, args.warmup,
                                                                 args.steps, parameters, hidden, vocab, peak,
-                                                                compile_blocks=variant == "compile-blocks"))
+                                                                compile_blocks=variant == "compile-blocks",
+                                                                profile=args.profile))
         if "generate" in args.phases:
             figures["generation"]["hf"] = attempt(
                 "generate hf", lambda: generation_figures(models[args.gen_shape][0], args.data / "eval",
