@@ -414,7 +414,7 @@ class MixtureBuilder:
                       skipped=dict(sorted(skipped.items())))
         if log is not None:
             log.items, log.report = items, {k: report[k] for k in ("records", "malformed", "malformed_examples", "skipped")}
-            log.held = dict(held)
+            log.held = held
         self.guard_report(report, held, counts["guard_checked_records"])
 
     def guard_report(self, report: dict, held: dict[int, dict], checked: int) -> None:
@@ -426,7 +426,7 @@ class MixtureBuilder:
         for ordinal in sorted(held):
             self.guard_counts[held[ordinal]["rule"]] += 1
             if len(self.guard_examples) < GUARD_EXAMPLES:
-                self.guard_examples.append({k: v for k, v in held[ordinal].items()})
+                self.guard_examples.append(held[ordinal])
         report.update(guard_checked_records=checked, guard_dropped_records=len(held))
 
     def replay_source(self, log: SourceLog, states: list[TaskState], report: dict, bar: tqdm | None) -> None:
@@ -462,7 +462,7 @@ class MixtureBuilder:
             bar.update(log.items)
         report.update(log.report)
         resolved = asked | {ordinal for ordinal, pooled in enumerate(log.pooled) if pooled}
-        held = {ordinal: log.held[ordinal] for ordinal in sorted(resolved) if log.verdict[ordinal] == 1}
+        held = {ordinal: log.held[ordinal] for ordinal in resolved if log.verdict[ordinal] == 1}
         self.guard_report(report, held, len(resolved))
 
     def guard_match(self, source: Source, item: Record) -> dict | None:
@@ -521,12 +521,10 @@ class MixtureBuilder:
                 source, replay, log = self.sources[name], None, None
                 if logs_on and selection_log.loggable(source):
                     fingerprint = self.log_fingerprint(name, inputs[name], evaluation)
-                    replay = selection_log.read(name, fingerprint, [s.spec.name for s in mine])
-                    if replay is not None and not replay.covers(config.per_task, [s.spec.name for s in mine]):
-                        replay = None
+                    names = [s.spec.name for s in mine]
+                    replay = selection_log.read(name, fingerprint, names, config.per_task)
                     if replay is None:
-                        log = recorded[name] = SourceLog(fingerprint, config.per_task, [s.spec.name for s in mine],
-                                                         items=0, report={})
+                        log = recorded[name] = SourceLog(fingerprint, config.per_task, names, items=0, report={})
                 if replay is not None:
                     self.replay_source(replay, mine, report, bar)
                     self.replayed.append(name)

@@ -25,8 +25,6 @@ import hashlib
 import io
 import json
 import logging
-import os
-import tempfile
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ecom_tasks.data import released_tasks
+from ecomgpt_core.files import write_atomic
 from ecomgpt_core.locations import cache_root
 
 FORMAT = 1
@@ -103,11 +102,6 @@ class SourceLog:
     held: dict[int, dict] = field(default_factory=dict)
     selected: dict[str, dict[int, list]] = field(default_factory=dict)
 
-    def covers(self, per_task: int, tasks: list[str]) -> bool:
-        """Whether a build of these tasks with this per_task can replay the log. The same tasks, not a subset:
-        which records the pool resolves depends on which builders look at it."""
-        return per_task <= self.per_task and set(tasks) == set(self.tasks)
-
     def note(self, record: int, task: int, reason: str | None, illegal: bool, priority: int | None) -> None:
         """One instance of the stream: its rule verdict (`reason`, None when it passed) and its priority."""
         self.record.append(record)
@@ -124,20 +118,31 @@ class SourceLog:
 
 
 def path_for(name: str, fingerprint: str, tasks: list[str]) -> Path:
+    """A log serves one fingerprint and one task set: the same tasks, not a subset, since which records the pool
+    resolves depends on which builders look at it."""
     key = hashlib.sha256("\0".join([fingerprint, *sorted(tasks)]).encode()).hexdigest()[:20]
     return log_dir() / f"{name}-{key}.npz"
 
 
-def read(name: str, fingerprint: str, tasks: list[str]) -> SourceLog | None:
-    """The source's log for this fingerprint and these tasks, if there is one; a log that cannot be read is
-    ignored (with a warning) and rewritten by the build."""
+def _meta(arrays, fingerprint: str, tasks: list[str]) -> dict | None:
+    """An open log's metadata when it was recorded for this fingerprint and these tasks."""
+    meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+    if meta.get("fingerprint") != fingerprint or sorted(meta.get("tasks", [])) != sorted(tasks):
+        return None
+    return meta
+
+
+def read(name: str, fingerprint: str, tasks: list[str], per_task: int) -> SourceLog | None:
+    """The log that a build of these tasks with this per_task can replay (recorded for the same fingerprint and
+    tasks with a per_task no smaller), if there is one; a log that cannot be read is ignored (with a warning)
+    and rewritten by the build."""
     path = path_for(name, fingerprint, tasks)
     if not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as arrays:
-            meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
-            if meta.get("fingerprint") != fingerprint or sorted(meta.get("tasks", [])) != sorted(tasks):
+            meta = _meta(arrays, fingerprint, tasks)
+            if meta is None or per_task > meta["per_task"]:
                 return None
             columns = {key: arrays[key].tolist() for key in ("record", "task", "status", "illegal", "priority",
                                                              "verdict", "pooled")}
@@ -156,10 +161,16 @@ def read(name: str, fingerprint: str, tasks: list[str]) -> SourceLog | None:
 
 def write(name: str, log: SourceLog) -> Path | None:
     """Publish the log atomically (a temporary file renamed over the old one), unless the log already there for
-    the same fingerprint covers as much; a cache that cannot be written costs only the speed-up."""
-    existing = read(name, log.fingerprint, log.tasks)
-    if existing is not None and existing.covers(log.per_task, log.tasks):
-        return None
+    the same fingerprint and tasks has as large a per_task; a cache that cannot be written costs only the
+    speed-up."""
+    path = path_for(name, log.fingerprint, log.tasks)
+    try:
+        with np.load(path, allow_pickle=False) as arrays:  # only its metadata is read
+            meta = _meta(arrays, log.fingerprint, log.tasks)
+        if meta is not None and meta["per_task"] >= log.per_task:
+            return None
+    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+        pass  # none there, or unreadable: replaced below
     meta = {"format": FORMAT, "fingerprint": log.fingerprint, "per_task": log.per_task, "tasks": log.tasks,
             "items": log.items, "report": log.report, "reasons": log.reasons,
             "held": {str(k): v for k, v in log.held.items()},
@@ -171,17 +182,8 @@ def write(name: str, log: SourceLog) -> Path | None:
         status=np.asarray(log.status, dtype=np.int8), illegal=np.asarray(log.illegal, dtype=np.int8),
         priority=np.asarray(log.priority, dtype=np.uint64), verdict=np.asarray(log.verdict, dtype=np.int8),
         pooled=np.asarray(log.pooled, dtype=np.bool_))
-    path = path_for(name, log.fingerprint, log.tasks)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, staging = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".partial")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(buffer.getvalue())
-            os.replace(staging, path)
-        except BaseException:
-            Path(staging).unlink(missing_ok=True)
-            raise
+        write_atomic(path, buffer.getvalue())
     except OSError as error:
         logger.warning("could not write the selection log %s (%s); later small builds will not be faster", path,
                        error)
