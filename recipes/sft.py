@@ -294,7 +294,8 @@ def load_or_explain(load, name: str, **kwargs):
     except (OSError, ValueError) as error:
         where = "the folder exists but holds no model" if Path(name).is_dir() else (
             "no such folder, and the model hub has no such id or cannot be reached (offline?)")
-        raise RecipeError(f"--model_name_or_path {name}: {where} ({type(error).__name__}: {str(error)[:200]})") from None
+        detail = " ".join(str(error).split())[:200]  # one line: hub errors carry newlines
+        raise RecipeError(f"--model_name_or_path {name}: {where} ({type(error).__name__}: {detail})") from None
 
 
 class LogTheLastStep(TrainerCallback):
