@@ -6,8 +6,8 @@ instance here is the evaluation prompt exactly as the eval task renders it (`eco
 same head, instruction and candidate draw) with the gold target as the response, so the model learns the
 evaluation format. The shipped training data (`../shared/heldout_train/`) is read in its native format and
 converted to the released record format; other tasks' data comes as `--jsonl TASK=FILE` in that format.
-Every training record is checked against the task's 500 test records (normalised equality and containment
-either way); a match is dropped and counted. This data never goes into the general mixture.
+Every training record is checked against the task's 500 test records (`TestTexts`: normalised equality, or
+containment of a specific enough test text); a match is dropped and counted. This data never goes into the general mixture.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def reddit_qa_records(folder: Path) -> Iterator[tuple[str, dict]]:
         paragraphs = [p for article in data["data"] for p in article["paragraphs"]]
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as error:
         raise HeldOutDataError(f"{path}: not the SQuAD JSON the SOURCE.md describes ({error})") from None
-    for number, paragraph in enumerate(paragraphs):
+    for paragraph in paragraphs:
         context = paragraph["context"]
         for qa in paragraph["qas"]:
             answer = qa["answers"][0]
