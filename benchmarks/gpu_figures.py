@@ -133,6 +133,12 @@ VARIANTS = {
     "compile": ["--torch_compile", "True"],
     "compile-blocks": [],  # the recipe, then each BloomBlock compiled with dynamic shapes (see train_figures)
 }
+COMPILED_BLOCKS = {"compile-blocks": "dynamic"}
+for multiple in (32, 64):
+    # lengths padded to a multiple (at most 1024 / multiple shapes), each BloomBlock compiled with static shapes;
+    # and the same padding in eager mode, which is what the padding costs
+    VARIANTS[f"pad{multiple}"] = VARIANTS[f"compile-blocks-pad{multiple}"] = ["--pad_to_multiple_of", str(multiple)]
+    COMPILED_BLOCKS[f"compile-blocks-pad{multiple}"] = "static"
 GLOBAL_BATCH = 32  # sequences per optimizer step on one device: the recipes' 4 x 8
 DEFAULT_RUNS = ["1b7:recipe:32", "1b7:before:32", "1b7:recipe:4", "1b7:before:4", "1b7:recipe:16", "1b7:recipe:8",
                 "560m:recipe:4", "560m:before:4", "560m:recipe:32", "560m:recipe:16", "1b7:all-logits:32",
@@ -149,7 +155,7 @@ def parse_run(text: str) -> tuple[str, str, int]:
 
 
 def train_figures(model_dir: Path, mixture: Path, recipe, extra: list[str], warmup: int, steps: int,
-                  parameters: int, hidden: int, vocab: int, peak: float | None, compile_blocks: bool = False,
+                  parameters: int, hidden: int, vocab: int, peak: float | None, compile_blocks: str | None = None,
                   profile: bool = False) -> dict:
     from transformers import TrainerCallback
 
@@ -157,7 +163,7 @@ def train_figures(model_dir: Path, mixture: Path, recipe, extra: list[str], warm
 
     class Meter(TrainerCallback):
         """Times the optimizer steps after the warm-up. `batches` holds (non-pad tokens, padded tokens, positions
-        with logits, target tokens) of every batch in the order the collator made them, which is the training
+        with logits, target tokens, shape) of every batch in the order the collator made them, which is the training
         order; counting there needs no GPU sync (Trainer's `include_num_input_tokens_seen` syncs every batch)."""
 
         def __init__(self):
@@ -194,26 +200,34 @@ def train_figures(model_dir: Path, mixture: Path, recipe, extra: list[str], warm
             targets = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
             logits_at = int(batch["logits_to_keep"].sum()) if "logits_to_keep" in batch else batch["labels"].numel()
             meter.batches.append((int(batch["attention_mask"].sum()), batch["attention_mask"].numel(), logits_at,
-                                  targets))
+                                  targets, tuple(batch["input_ids"].shape)))
             return batch
 
         trainer.data_collator = counting
-        if compile_blocks:  # regional compilation: one dynamic-shape graph for all 24 blocks and every length
+        if compile_blocks:  # regional compilation: the blocks share one compiled graph (per shape, when static)
+            if compile_blocks == "static":  # one graph per padded length: 1024 / 32 at most
+                torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 40)
             for block in trainer.model.transformer.h:
-                block.compile(dynamic=True)
+                block.compile(dynamic=compile_blocks == "dynamic")
         release_memory()
         trainer.train()
         seconds = meter.end - meter.start
         accumulation = args.gradient_accumulation_steps
         timed = meter.batches[warmup * accumulation:(warmup + steps) * accumulation]
-        real, padded, logits_at, targets = (sum(column) for column in zip(*timed))
+        real, padded, logits_at, targets = (sum(column) for column in list(zip(*timed))[:4])
+        # a shape first met in the timed steps costs a compile there (static shapes): say how often that happened
+        warm_shapes = {b[4] for b in meter.batches[:warmup * accumulation]}
+        timed_shapes = [b[4] for b in timed]
         head = hidden * vocab  # the tied embedding, used again as the output projection
         result = {"per_device_batch": args.per_device_train_batch_size, "accumulation": accumulation,
                   "optim": getattr(args.optim, "value", str(args.optim)), "response_only_logits": script.response_only_logits,
                   "fused_gelu": script.fused_gelu,
                   "response_only_logits_used": bool(getattr(collate, "response_only_logits", False)),
                   "gradient_checkpointing": bool(args.gradient_checkpointing), "torch_compile": bool(args.torch_compile),
-                  "bf16": bool(args.bf16), "measured_steps": steps, "timed_batches": len(timed),
+                  "bf16": bool(args.bf16), "pad_to_multiple_of": script.pad_to_multiple_of,
+                  "compiled_blocks": compile_blocks, "measured_steps": steps, "timed_batches": len(timed),
+                  "distinct_shapes_timed": len(set(timed_shapes)),
+                  "shapes_new_in_timed_steps": len(set(timed_shapes) - warm_shapes),
                   "seconds": seconds, "non_pad_tokens": real, "tokens_per_second": real / seconds,
                   "seconds_per_optimizer_step": seconds / steps, "useful_token_fraction": real / max(padded, 1),
                   "target_token_fraction": targets / max(real, 1),
@@ -409,7 +423,7 @@ def main() -> None:
             figures["training"][shape][label] = attempt(
                 f"train {shape} {label}", lambda: train_figures(model_dir, mixture, recipes[shape], extra, args.warmup,
                                                                 args.steps, parameters, hidden, vocab, peak,
-                                                                compile_blocks=variant == "compile-blocks",
+                                                                compile_blocks=COMPILED_BLOCKS.get(variant),
                                                                 profile=args.profile))
         if "generate" in args.phases:
             figures["generation"]["hf"] = attempt(

@@ -91,6 +91,9 @@ class ScriptArguments:
     fused_gelu: bool = field(default=True, metadata={
         "help": "run BLOOM's tanh-approximated GELU as torch's fused nn.GELU(approximate='tanh'), the same function "
                 "in one kernel instead of about ten elementwise ones each way"})
+    pad_to_multiple_of: int | None = field(default=None, metadata={
+        "help": "pad each batch's length up to a multiple of this (as transformers' collators do): few distinct "
+                "shapes, so torch.compile with static shapes compiles each once; costs padding. Off by default"})
 
 
 def load_mixture(path: str):
@@ -179,10 +182,11 @@ class CompletionCollator:
 
     tokenizer: object
     response_only_logits: bool = False
+    pad_to_multiple_of: int | None = None
 
     def __post_init__(self):
         self.pad = DataCollatorForSeq2Seq(self.tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX,
-                                          return_tensors="pt")
+                                          pad_to_multiple_of=self.pad_to_multiple_of, return_tensors="pt")
 
     def __call__(self, features):
         features = [dict(f) for f in features]
@@ -316,6 +320,10 @@ class LogTheLastStep(TrainerCallback):
 def build_trainer(script: ScriptArguments, args: TrainingArguments, callbacks: list | None = None):
     """(the `Trainer` over the tokenised mixture, the tokenizer, counts of dropped / truncated instances, the
     tokenizer's own padding side). `callbacks` are `TrainerCallback`s (benchmarks observe training through them)."""
+    if script.pad_to_multiple_of is not None and script.pad_to_multiple_of < 1:
+        raise RecipeError(f"--pad_to_multiple_of must be a positive number of tokens, got {script.pad_to_multiple_of}")
+    if script.model_dtype not in ("float32", "bfloat16", "float16"):
+        raise RecipeError(f"--model_dtype must be float32, bfloat16 or float16, got {script.model_dtype!r}")
     apply_sharding(args, script)
     tokenizer = load_or_explain(AutoTokenizer.from_pretrained, script.model_name_or_path)
     if tokenizer.pad_token_id is None:
@@ -331,8 +339,6 @@ def build_trainer(script: ScriptArguments, args: TrainingArguments, callbacks: l
     logger.info("instances %(instances)d, dropped (response too long) %(dropped_response_too_long)d, dropped "
                 "(empty response) %(dropped_empty_response)d, prompt cut from the left %(prompt_truncated)d", counts)
 
-    if script.model_dtype not in ("float32", "bfloat16", "float16"):
-        raise RecipeError(f"--model_dtype must be float32, bfloat16 or float16, got {script.model_dtype!r}")
     model = load_or_explain(AutoModelForCausalLM.from_pretrained, script.model_name_or_path,
                             dtype=getattr(torch, script.model_dtype))
     if script.fused_gelu and use_fused_gelu(model):
@@ -355,7 +361,7 @@ def build_trainer(script: ScriptArguments, args: TrainingArguments, callbacks: l
             target_modules=[m.strip() for m in script.lora_target_modules.split(",") if m.strip()]))
 
     trainer = Trainer(model=model, args=args, train_dataset=train_set, processing_class=tokenizer,
-                      data_collator=CompletionCollator(tokenizer, response_only),
+                      data_collator=CompletionCollator(tokenizer, response_only, script.pad_to_multiple_of),
                       callbacks=[LogTheLastStep(), *(callbacks or [])])
     return trainer, tokenizer, counts, saved_padding_side
 

@@ -279,6 +279,14 @@ def test_the_collator_says_where_logits_are_needed(model_dir):
     assert part["logits_to_keep"].tolist() == [[False, True, True, False], [True, True, False, False]]
     assert part["shift_labels"].tolist() == [5, 6, 7, 8]
     assert torch.equal(part["labels"], full["labels"]) and torch.equal(part["input_ids"], full["input_ids"])
+    # padded up to a multiple of 3: six positions, the two new ones neither attended to, targets nor kept
+    six = CompletionCollator(tokenizer, response_only_logits=True, pad_to_multiple_of=3)(features)
+    assert six["input_ids"].tolist() == [[1, 2, 5, 6, pad, pad], [3, 7, 8, pad, pad, pad]]
+    assert six["attention_mask"].tolist() == [[1, 1, 1, 1, 0, 0], [1, 1, 1, 0, 0, 0]]
+    assert six["labels"].tolist() == [[-100, -100, 5, 6, -100, -100], [-100, 7, 8, -100, -100, -100]]
+    assert six["logits_to_keep"].tolist() == [[False, True, True, False, False, False],
+                                              [True, True, False, False, False, False]]
+    assert six["shift_labels"].tolist() == [5, 6, 7, 8]
 
 
 def test_response_only_logits_and_fused_gelu_give_the_same_loss_and_gradients(rows, model_dir):
@@ -314,6 +322,12 @@ def test_response_only_logits_and_fused_gelu_give_the_same_loss_and_gradients(ro
     assert fused.loss.item() == pytest.approx(reference.loss.item(), rel=1e-6)
     assert all(torch.allclose(fused_grads[n], reference_grads[n], atol=1e-5) for n in grads)
 
+    padded = CompletionCollator(tokenizer, response_only_logits=True, pad_to_multiple_of=64)(features)
+    assert padded["input_ids"].shape[1] % 64 == 0 and padded["input_ids"].shape[1] > full["input_ids"].shape[1]
+    longer, longer_grads = loss_and_gradients(model, padded)  # the padding is neither attended to nor a target
+    assert longer.loss.item() == pytest.approx(fused.loss.item(), rel=1e-6)
+    assert all(torch.allclose(longer_grads[n], fused_grads[n], atol=1e-6) for n in grads)
+
 
 @pytest.mark.slow
 def test_training_is_the_same_with_and_without_the_speed_ups(rows, model_dir, tmp_path):
@@ -346,21 +360,27 @@ def test_empty_responses_are_dropped_and_counted(model_dir):
     ("empty_file", "is empty"),
     ("missing_model", "no such folder, and the model hub has no such id or cannot be reached"),
     ("not_json", "not a mixture"),
+    ("bad_dtype", "--model_dtype must be float32, bfloat16 or float16, got 'int8'"),
+    ("bad_padding", "--pad_to_multiple_of must be a positive number of tokens, got 0"),
 ])
 def test_bad_inputs_end_in_one_line_before_training(case, message, rows, model_dir, tmp_path, capsys):
     data = subset(rows, tmp_path / "ok.jsonl", 4)
-    model = str(model_dir)
+    model, extra = str(model_dir), []
     if case == "no_response":
         data.write_text("".join(json.dumps({"prompt": r["prompt"]}) + "\n" for r in rows[:3]), encoding="utf-8")
     elif case == "empty_file":
         data.write_text("", encoding="utf-8")
     elif case == "missing_model":
         model = str(tmp_path / "no-such-model")
+    elif case == "bad_dtype":
+        extra = ["--model_dtype", "int8"]
+    elif case == "bad_padding":
+        extra = ["--pad_to_multiple_of", "0"]
     else:
         data.write_text("this is not json\n", encoding="utf-8")
     with pytest.raises(SystemExit) as exit_info:
         main(bloomz_560m.RECIPE, ["--model_name_or_path", model, "--train_file", str(data), *SMALL,
-                                  "--max_steps", "1", "--output_dir", str(tmp_path / "out")])
+                                  "--max_steps", "1", "--output_dir", str(tmp_path / "out"), *extra])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     errors = [line for line in err.splitlines() if ": error: " in line]
