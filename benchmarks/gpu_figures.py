@@ -35,6 +35,7 @@ emits end-of-sequence, so every answer runs to `max_gen_toks`: the worst case.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -205,12 +206,14 @@ def train_figures(model_dir: Path, mixture: Path, recipe, extra: list[str], warm
 
         trainer.data_collator = counting
         if compile_blocks:  # regional compilation: the blocks share one compiled graph (per shape, when static)
-            if compile_blocks == "static":  # one graph per padded length: 1024 / 32 at most
-                torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 40)
             for block in trainer.model.transformer.h:
                 block.compile(dynamic=compile_blocks == "dynamic")
+        # static shapes: one graph per padded length, 1024 / 32 at most (for this run only, not the later ones)
+        recompiles = (torch._dynamo.config.patch(recompile_limit=max(torch._dynamo.config.recompile_limit, 40))
+                      if compile_blocks == "static" else contextlib.nullcontext())
         release_memory()
-        trainer.train()
+        with recompiles:
+            trainer.train()
         seconds = meter.end - meter.start
         accumulation = args.gradient_accumulation_steps
         timed = meter.batches[warmup * accumulation:(warmup + steps) * accumulation]
@@ -379,15 +382,15 @@ def main() -> None:
     peak = peak_tflops(name)
     import transformers
 
+    from ecomgpt_core.files import write_atomic
+
+    vocab = 32000 if args.tiny else VOCAB
     figures = {"device": name, "torch": torch.__version__, "transformers": transformers.__version__,
-               "peak_bf16_tflops": peak, "tiny": args.tiny, "vocab": 32000 if args.tiny else VOCAB, "training": {}, "probe": {},
+               "peak_bf16_tflops": peak, "tiny": args.tiny, "vocab": vocab, "training": {}, "probe": {},
                "generation": {}, "errors": []}
 
     def save():
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        staging = args.out.with_suffix(".partial")
-        staging.write_text(json.dumps(figures, indent=2, default=str) + "\n", encoding="utf-8")
-        staging.replace(args.out)
+        write_atomic(args.out, json.dumps(figures, indent=2, default=str) + "\n")
 
     def attempt(label: str, work):
         log(f"{label} ...")
@@ -403,7 +406,6 @@ def main() -> None:
         finally:
             save()
 
-    vocab = 32000 if args.tiny else VOCAB
     runs = args.runs if "train" in args.phases else []
     shapes = {shape for shape, _, _ in runs}
     with tempfile.TemporaryDirectory() as tmp:
