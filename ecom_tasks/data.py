@@ -1,19 +1,24 @@
-"""Finding and reading the released evaluation sets, with errors a user can act on.
+"""The released evaluation sets' one owner: `EvalRelease` locates a copy (--eval-dir, else $ECOMGPT_EVAL_DIR, else
+the per-user cache that `ecomgpt fetch` fills, else one error line naming it), reads its tasks' meta-info.json and
+test.json, and answers what other modules need of it (every record text for the held-out guard, a fingerprint for
+the selection logs, the differences from the release hashes). Everything else takes the handle, not a path.
 
-The data folder is `ECOMGPT_EVAL_DIR` when set, else the per-user cache that `ecomgpt fetch` fills.
-Every problem (missing folder, missing file, malformed JSON line, a record without the fields its task
-type needs) raises `EvalDataError` naming the variable or `file:line` and saying how to fix it.
+Every problem (missing folder, missing file, malformed JSON line, a record without the fields its task type
+needs) raises `EvalDataError` naming the variable or `file:line` and saying how to fix it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from ecom_tasks.release import manifest, released_task, released_tasks
 from ecomgpt_core.errors import EcomGPTError
-from ecomgpt_core.locations import EVAL_DIR_VAR, DataLocationError, cache_root, data_dir
+from ecomgpt_core.hashing import sha256_of
+from ecomgpt_core.locations import EVAL_DIR_VAR, DataKind, DataLocationError, locate
 
 ENV_VAR = EVAL_DIR_VAR
 FETCH_HINT = "run `ecomgpt fetch` to download the release into the cache, or set ECOMGPT_EVAL_DIR"
@@ -24,36 +29,103 @@ class EvalDataError(EcomGPTError):
     """The evaluation data is missing or malformed; the message says where and how to fix it."""
 
 
+KIND = DataKind(what="the released evaluation sets (data/ecom_instruct_v1: ABSA/, Lenovo/, MEPAVE/, ...)",
+                variable=EVAL_DIR_VAR, cache_subdir=f"ecominstruct_eval/{manifest()['commit'][:7]}",
+                fetch_command="ecomgpt fetch", ready=lambda path: (path / COMPLETE_MARKER).is_file())
+
+
 def cached_eval_dir() -> Path:
     """Where `ecomgpt fetch` puts the release: one folder per pinned commit."""
-    return cache_root() / "ecominstruct_eval" / manifest()["commit"][:7]
+    return KIND.cached()
 
 
-def eval_dir() -> Path:
+def eval_dir(explicit: str | os.PathLike | None = None, option: str | None = None) -> Path:
     """The folder holding `<Dataset>/tasks/<task>/...`, or an EvalDataError saying how to get one."""
-    fetched = cached_eval_dir()
     try:
-        return data_dir(None, ENV_VAR, option=None, hint=FETCH_HINT,
-                        what="the release's data/ecom_instruct_v1 folder (the one that holds ABSA/, Lenovo/, MEPAVE/, ...)",
-                        fallback=fetched if (fetched / COMPLETE_MARKER).is_file() else None)
+        return locate(KIND, explicit, option)
     except DataLocationError as error:
         raise EvalDataError(str(error)) from None
 
 
+class EvalRelease:
+    """One copy of the released evaluation sets, at `root` (the folder that holds ABSA/, Lenovo/, ...)."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    @classmethod
+    def locate(cls, explicit: str | os.PathLike | None = None, option: str | None = None) -> EvalRelease:
+        return cls(eval_dir(explicit, option))
+
+    def __repr__(self) -> str:
+        return f"EvalRelease({str(self.root)!r})"
+
+    def task_dir(self, folder: str) -> Path:
+        try:
+            task = released_task(folder)
+        except KeyError as err:  # e.g. a YAML whose metadata.ecomgpt_task has a typo
+            raise EvalDataError(err.args[0]) from None
+        path = self.root / task.relative_dir
+        if not path.is_dir():
+            source = f"{ENV_VAR}={self.root}" if os.environ.get(ENV_VAR) else str(self.root)  # noqa: SIM108
+            raise EvalDataError(
+                f"{path} is missing: the data folder ({source}) has no {task.relative_dir}. "
+                f"Check that it is the release's data/ecom_instruct_v1 folder, or {FETCH_HINT}."
+            )
+        return path
+
+    def meta(self, folder: str) -> dict:
+        return read_meta(folder, self.root)
+
+    def records(self, folder: str, meta: dict | None = None) -> list[dict]:
+        return read_records(folder, self.root, meta)
+
+    def check(self) -> EvalRelease:
+        """Every released task read whole (meta-info.json and test.json), so that a missing folder or a malformed
+        line is named in seconds, before any model loads."""
+        for folder in released_tasks():
+            self.records(folder)
+        return self
+
+    def test_files(self) -> Iterator[tuple[str, Path]]:
+        """(relative folder, test.json path) of all 13 released folders, listed or not, in a fixed order."""
+        for task in sorted(released_tasks().values(), key=lambda t: t.relative_dir):
+            yield task.relative_dir, self.root / task.relative_dir / "test.json"
+
+    def texts(self) -> Iterator[str]:
+        """Every record text of every released evaluation set: what the held-out guard keeps out of training."""
+        for _, path in self.test_files():
+            with path.open(encoding="utf-8") as handle:
+                for line in handle:
+                    if line.strip():
+                        yield json.loads(line)["sentences"]
+
+    def fingerprint(self) -> str:
+        """SHA-256 over the test files the held-out guard reads (a missing one counts as such)."""
+        digest = hashlib.sha256()
+        for relative, path in self.test_files():
+            digest.update(f"{relative}\0".encode())
+            digest.update(path.read_bytes() if path.is_file() else b"\0missing")
+        return digest.hexdigest()
+
+    def verify(self) -> list[str]:
+        """Every difference from the release: missing files and hash or size mismatches."""
+        problems = []
+        for task in released_tasks().values():
+            for name, expected in task.files.items():
+                path = self.root / task.relative_dir / name
+                if not path.is_file():
+                    problems.append(f"{path}: missing")
+                elif path.stat().st_size != expected["size"] or sha256_of(path) != expected["sha256"]:
+                    problems.append(f"{path}: content differs from the release (sha256 {expected['sha256'][:12]}...)")
+        return problems
+
+    def contains(self, path: Path) -> bool:
+        return Path(path).resolve().is_relative_to(self.root.resolve())
+
+
 def task_dir(folder: str, root: Path | None = None) -> Path:
-    try:
-        task = released_task(folder)
-    except KeyError as err:  # e.g. a YAML whose metadata.ecomgpt_task has a typo
-        raise EvalDataError(err.args[0]) from None
-    root = eval_dir() if root is None else root
-    path = root / task.relative_dir
-    if not path.is_dir():
-        source = f"{ENV_VAR}={root}" if os.environ.get(ENV_VAR) else str(root)  # noqa: SIM108
-        raise EvalDataError(
-            f"{path} is missing: the data folder ({source}) has no {task.relative_dir}. "
-            f"Check that it is the release's data/ecom_instruct_v1 folder, or {FETCH_HINT}."
-        )
-    return path
+    return EvalRelease(eval_dir() if root is None else root).task_dir(folder)
 
 
 def _required_file(path: Path) -> Path:
@@ -89,12 +161,8 @@ def gold_outside_labels(folder: str, meta: dict, records: list[dict]) -> list[tu
 
 
 def check_eval_data(root: Path | None = None) -> Path:
-    """The evaluation folder (default: `eval_dir()`) with every released task's meta-info.json readable, so that
-    a missing or broken folder is named in seconds, before any model loads."""
-    root = eval_dir() if root is None else root
-    for folder in released_tasks():
-        read_meta(folder, root)
-    return root
+    """The evaluation folder (default: `eval_dir()`) with every released task read whole (`EvalRelease.check`)."""
+    return EvalRelease(eval_dir() if root is None else root).check().root
 
 
 def read_meta(folder: str, root: Path | None = None) -> dict:

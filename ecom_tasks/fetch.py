@@ -1,27 +1,23 @@
-"""Download the 13 released evaluation folders at the pinned commit and check them against their hashes.
+"""Download the 13 released evaluation folders at the pinned commit (`ecomgpt fetch`), or import a local copy
+(`ecomgpt fetch --from DIR`), and check them against their hashes.
 
-The files land in a `.partial` folder next to the destination and are moved into place only when every
-hash matches, so an interrupted or corrupted download never looks like a usable data folder.
+The files land in a staging folder next to the destination and are moved into place only when every hash
+matches, so an interrupted or corrupted download never looks like a usable data folder.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ecom_tasks.data import COMPLETE_MARKER, EvalDataError, cached_eval_dir
+from ecom_tasks.data import COMPLETE_MARKER, EvalDataError, EvalRelease, cached_eval_dir
 from ecom_tasks.release import manifest, released_tasks
+from ecomgpt_core.download import download_verified, file_url
 from ecomgpt_core.files import published_dir
-from ecomgpt_core.hashing import sha256_of
 
 BASE_URL_ENV = "ECOMGPT_EVAL_BASE_URL"
-RETRIES = 3
 
 
 def default_base_url() -> str:
@@ -31,53 +27,43 @@ def default_base_url() -> str:
 
 def verify_dir(root: Path) -> list[str]:
     """Every difference between `root` and the release: missing files and hash or size mismatches."""
-    problems = []
-    for task in released_tasks().values():
-        for name, expected in task.files.items():
-            path = root / task.relative_dir / name
-            if not path.is_file():
-                problems.append(f"{path}: missing")
-            elif path.stat().st_size != expected["size"] or sha256_of(path) != expected["sha256"]:
-                problems.append(f"{path}: content differs from the release (sha256 {expected['sha256'][:12]}...)")
-    return problems
+    return EvalRelease(root).verify()
 
 
-def _download(url: str, target: Path) -> None:
-    for attempt in range(1, RETRIES + 1):
-        try:
-            with urllib.request.urlopen(url, timeout=60) as response, target.open("wb") as out:
-                shutil.copyfileobj(response, out)
-            return
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
-            if attempt == RETRIES or (isinstance(err, urllib.error.HTTPError) and err.code == 404):
-                raise EvalDataError(f"could not download {url}: {err}") from None
-            time.sleep(2 ** attempt)
+def _ready(dest: Path, force: bool) -> bool:
+    return (dest / COMPLETE_MARKER).is_file() and not force and not verify_dir(dest)
 
 
-def fetch(dest: Path | None = None, base_url: str | None = None, force: bool = False) -> Path:
-    """Fill `dest` (default: the per-user cache) with the release and return it."""
+def fetch(dest: Path | None = None, base_url: str | None = None, force: bool = False, source: Path | None = None,
+          progress: bool = True) -> Path:
+    """Fill `dest` (default: the per-user cache) with the release and return it: downloaded from `base_url` (the
+    release's data folder, or a mirror of it), or copied from the local copy `source`."""
     dest = Path(dest) if dest is not None else cached_eval_dir()
-    if (dest / COMPLETE_MARKER).is_file() and not force and not verify_dir(dest):
+    if _ready(dest, force):
         return dest
+    if source is not None:
+        problems = verify_dir(Path(source))
+        if problems:
+            raise EvalDataError(f"--from {source}: {len(problems)} file(s) differ from the release, e.g. {problems[0]}; "
+                                "restore them, or fetch without --from")
     base_url = (base_url or default_base_url()).rstrip("/")
     jobs = [(task, name) for task in released_tasks().values() for name in task.files]
-    with published_dir(dest, replace=True) as partial:
-        _download_all(jobs, base_url, partial, dest)
+    total = sum(task.files[name]["size"] for task, name in jobs)
+    with published_dir(dest, replace=True) as partial, \
+            tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"ecomgpt fetch: {len(jobs)} files",
+                 disable=not progress, dynamic_ncols=True) as bar:
+        for task, name in jobs:
+            target = partial / task.relative_dir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            expected = task.files[name]
+            if source is not None:
+                target.write_bytes((Path(source) / task.relative_dir / name).read_bytes())
+                bar.update(expected["size"])
+                continue
+            target.write_bytes(download_verified(
+                file_url(base_url, task.relative_dir, name), expected["sha256"], expected["size"],
+                what=f"{task.relative_dir}/{name}", progress=bar,
+                hint=f"check --base-url / {BASE_URL_ENV} (a mirror of the release's data folder), or import a copy "
+                     "with --from DIR"))
         (partial / COMPLETE_MARKER).write_text(manifest()["commit"] + "\n", encoding="utf-8")
     return dest
-
-
-def _download_all(jobs: list, base_url: str, partial: Path, dest: Path) -> None:
-    for task, name in tqdm(jobs, desc="ecomgpt fetch", unit="file"):
-        target = partial / task.relative_dir / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        url = f"{base_url}/{task.relative_dir}/{name}"
-        _download(url, target)
-        expected = task.files[name]["sha256"]
-        actual = sha256_of(target)
-        if actual != expected:
-            raise EvalDataError(
-                f"{url}: sha256 {actual} but the release at commit {manifest()['commit'][:7]} has {expected}; "
-                f"the download was kept out of {dest}. Check {BASE_URL_ENV} or retry."
-            )
-

@@ -203,12 +203,14 @@ def main(argv: list[str] | None = None) -> int:
     fetch = commands.add_parser("fetch", help="download the 13 released evaluation sets and check their hashes")
     fetch.add_argument("--dest", type=Path, help="target folder (default: the per-user cache)")
     fetch.add_argument("--base-url", help=f"mirror of the release's data folder (or ${fetch_module.BASE_URL_ENV})")
+    fetch.add_argument("--from", dest="source_dir", type=Path, metavar="DIR",
+                       help="import a local copy of the release's data folder instead of downloading (hashes checked)")
     fetch.add_argument("--force", action="store_true", help="download again even when a verified copy exists")
     verify = commands.add_parser("verify", help="check an evaluation data folder against the release hashes")
     verify.add_argument("folder", type=Path)
     demo = commands.add_parser("demo", help="the whole pipeline with a tiny random model on this machine (smoke run)")
     demo.add_argument("--out", type=Path, default=Path("ecomgpt-demo"), help="output folder (default ./ecomgpt-demo)")
-    demo.add_argument("--raw-dir", help="raw datasets (default: $ECOMGPT_RAW_DIR)")
+    demo.add_argument("--raw-dir", help="raw datasets (default: $ECOMGPT_RAW_DIR, else the fetched copy)")
     demo.add_argument("--source", dest="sources", action="append", default=[],
                       help="train on these sources' classification tasks (repeatable; default: "
                            "product_matching_magellan, ecd_ecommerce_dialogue_sample, semeval_absa_laptops)")
@@ -244,8 +246,9 @@ def main(argv: list[str] | None = None) -> int:
             run_demo(args.out, args.raw_dir, args.sources, args.per_task, args.steps, args.limit, args.max_gen_toks,
                      args.overwrite, args.tasks)
         elif args.command == "fetch":
-            dest = fetch_module.fetch(args.dest, args.base_url, args.force)
-            print(f"evaluation sets ready in {dest}")
+            dest = fetch_module.fetch(args.dest, args.base_url, args.force, args.source_dir)
+            print(f"wrote {dest}: the 13 released evaluation sets, every hash checked"
+                  + (f" (imported from {args.source_dir})" if args.source_dir else ""))
             if args.dest is not None:
                 print(f"use them with: export ECOMGPT_EVAL_DIR={dest}")
         elif args.command == "verify":

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from ecomgpt_core.errors import EcomGPTError
-from ecomgpt_core.locations import raw_dir as resolve_raw_dir
+from ecomgpt_data.raw import locate_raw as resolve_raw_dir
 from ecomgpt_core.files import write_atomic
 
 # Classification tasks whose answers ("match" / "not match", "same" / "not same", topics) a tiny model can

@@ -1,4 +1,4 @@
-"""`ecomgpt-data build`, `ecomgpt-data stats`, `ecomgpt-data pseudo-label` and `ecomgpt-data heldout-train`."""
+"""`ecomgpt-data fetch`, `build`, `stats`, `pseudo-label` and `heldout-train`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ecomgpt-data", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
+    f = commands.add_parser("fetch", help="download the raw training sources (or, with --heldout, the held-out "
+                                          "training splits) from their public origins, each file checked by SHA-256")
+    f.add_argument("--dest", type=Path, help="target folder (default: the per-user cache, where every command looks)")
+    f.add_argument("--source", dest="sources", nargs="+", action="extend", default=[], metavar="NAME",
+                   help="only these source folders (default: all)")
+    f.add_argument("--heldout", action="store_true", help="the held-out datasets' public training splits (for the "
+                   "SFT upper bound only, never for a mixture) instead of the raw sources")
+    f.add_argument("--base-url", dest="base_url", help="a mirror with the layout <owner>/<repo>/<commit>/<path> "
+                   "(default: $ECOMGPT_DATA_BASE_URL, else https://raw.githubusercontent.com)")
+    f.add_argument("--from", dest="source_dir", type=Path, metavar="DIR",
+                   help="import a local copy laid out like the destination instead of downloading (hashes checked)")
+    f.add_argument("--force", action="store_true", help="fetch again files already verified")
+    f.add_argument("--no-progress", action="store_true")
+
     b = commands.add_parser("build", help="build a training mixture from raw e-commerce datasets")
     b.add_argument("--out", required=True, type=Path, help="output folder (written atomically)")
     b.add_argument("--config", type=Path, help="mixture YAML (configs/mixture.yaml lists every key); options "
@@ -33,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "OpenAI(-compatible) model; needs OPENAI_API_KEY for OpenAI")
     p.add_argument("--out", required=True, type=Path, help="output folder (merge it with build --pseudo)")
     p.add_argument("--model", required=True, help="e.g. gpt-3.5-turbo")
-    p.add_argument("--raw-dir", dest="raw_dir", help="raw data folder (default: $ECOMGPT_RAW_DIR)")
+    p.add_argument("--raw-dir", dest="raw_dir", help="raw data folder (default: $ECOMGPT_RAW_DIR, else the fetched copy)")
     p.add_argument("--base-url", dest="base_url", help="an OpenAI-compatible server (default: OpenAI)")
     p.add_argument("--task", dest="tasks", action="append", default=[], help="only these pseudo tasks (repeatable)")
     p.add_argument("--per-task", dest="per_task", type=int, default=100, help="records labelled per task")
@@ -49,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     h = commands.add_parser("heldout-train", help="the SFT upper bound's data: per held-out task, its own training "
                                                   "split as that task's evaluation prompts (never for the mixture)")
-    h.add_argument("--heldout-dir", type=Path, help="the folder with ABSA/, Reddit_QA/, MEPAVE/ (../shared/heldout_train)")
+    h.add_argument("--heldout-dir", type=Path, help="the folder with ABSA/, Reddit_QA/, MEPAVE/ (default: "
+                   "$ECOMGPT_HELDOUT_DIR, else the copy `ecomgpt-data fetch --heldout` puts in the cache)")
     h.add_argument("--jsonl", action="append", default=[], metavar="TASK=FILE",
                    help="a task's training records in the released format (JSON Lines of `sentences` + `labels` / "
                         "`spans`, as in its test.json); TASK is the eval task (ecom_lenovo_ner) or its folder name")
@@ -62,6 +77,30 @@ def build_parser() -> argparse.ArgumentParser:
     s = commands.add_parser("stats", help="print a task / paradigm / language table of a built mixture")
     s.add_argument("mixture", type=Path, help="a folder written by build (or its mixture.jsonl)")
     return parser
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    import os
+
+    from ecomgpt_data import fetch, heldout, raw
+
+    owner = heldout if args.heldout else raw
+    registry = fetch.select(owner.registry(), args.sources, "held-out folder" if args.heldout else "source")
+    dest = args.dest if args.dest is not None else owner.KIND.cached()
+    files = sum(len(s["files"]) for s in registry.values())
+    if args.source_dir is not None:
+        report = fetch.import_folders(registry, args.source_dir, dest, args.force)
+        print(f"wrote {dest}: {report['copied']} of {files} files imported from {args.source_dir}, "
+              f"{report['already_verified']} already there and verified")
+    else:
+        report = fetch.fetch_folders(registry, dest, args.base_url or os.environ.get(fetch.BASE_URL_ENV), args.force,
+                                     progress=not args.no_progress)
+        print(f"wrote {dest}: {report['downloaded']} of {files} files downloaded ({report['bytes'] / 1e6:.1f} MB), "
+              f"{report['already_verified']} already there and verified")
+    if args.dest is not None:
+        option = "--heldout-dir" if args.heldout else "--raw-dir"
+        print(f"  use it with {option} {dest} (or export {owner.KIND.variable}={dest})")
+    return 0
 
 
 def run_pseudo_label(args: argparse.Namespace) -> int:
@@ -184,7 +223,7 @@ def run_stats(path: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"build": run_build, "stats": lambda a: run_stats(a.mixture), "pseudo-label": run_pseudo_label,
+    commands = {"fetch": run_fetch, "build": run_build, "stats": lambda a: run_stats(a.mixture), "pseudo-label": run_pseudo_label,
                 "heldout-train": run_heldout_train}
     return run_command("ecomgpt-data", lambda: commands[args.command](args))
 

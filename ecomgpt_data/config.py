@@ -34,7 +34,8 @@ def option(default, help: str, flag: str | None = None, off: str | None = None, 
 
 @dataclass
 class MixtureConfig:
-    raw_dir: str | None = option(None, "raw data folder (default: $ECOMGPT_RAW_DIR)", metavar="DIR")
+    raw_dir: str | None = option(None, "raw data folder (default: $ECOMGPT_RAW_DIR, else the copy `ecomgpt-data fetch` "
+                                 "puts in the cache)", metavar="DIR")
     eval_dir: str | None = option(None, "where the held-out sets are for the guard (default $ECOMGPT_EVAL_DIR, "
                                         "then the fetched copy)", metavar="DIR")
     seed: int = option(42, "the seed of task order, sampling, paraphrase choice and recombination", metavar="S")

@@ -22,12 +22,12 @@ listed (`unguarded`), never silently ignored.
 from __future__ import annotations
 
 import functools
-import json
 import re
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
+from ecom_tasks.data import EvalRelease
 from ecom_tasks.release import released_tasks
 from ecomgpt_data.errors import HeldOutSourceError
 
@@ -85,16 +85,9 @@ class HeldOutGuard:
                 self._equal[key] = text
 
     @classmethod
-    def from_eval_dir(cls, eval_dir: Path, **kwargs) -> HeldOutGuard:
+    def from_release(cls, release: EvalRelease, **kwargs) -> HeldOutGuard:
         """Every record text of every released evaluation set (all 13 folders, listed or not)."""
-        def texts():
-            for task in released_tasks().values():
-                path = eval_dir / task.relative_dir / "test.json"
-                with path.open(encoding="utf-8") as handle:
-                    for line in handle:
-                        if line.strip():
-                            yield json.loads(line)["sentences"]
-        return cls(texts(), **kwargs)
+        return cls(release.texts(), **kwargs)
 
     def match(self, text: str) -> tuple[str, str] | None:
         """(the rule, the held-out text) when `text` must not be trained on, else None."""
@@ -124,7 +117,7 @@ class HeldOutGuard:
 
 
 def check_source_identity(name: str, derived_from: Iterable[str], files: Iterable[Path],
-                          file_hashes: dict[Path, str], eval_dir: Path | None) -> None:
+                          file_hashes: dict[Path, str], release: EvalRelease | None) -> None:
     """Raise HeldOutSourceError when the source is one of the held-out evaluation datasets."""
     held_out = {_name_key(d): d for d in HELD_OUT_DATASETS}
     for label in (name, *derived_from):
@@ -138,5 +131,5 @@ def check_source_identity(name: str, derived_from: Iterable[str], files: Iterabl
         if file_hashes.get(path) in released:
             raise HeldOutSourceError(
                 f"source {name!r}: {path} is the released evaluation file {released[file_hashes[path]]}")
-        if eval_dir is not None and path.resolve().is_relative_to(eval_dir.resolve()):
-            raise HeldOutSourceError(f"source {name!r}: {path} lies inside the evaluation folder {eval_dir}")
+        if release is not None and release.contains(path):
+            raise HeldOutSourceError(f"source {name!r}: {path} lies inside the evaluation folder {release.root}")

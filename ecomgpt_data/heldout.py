@@ -4,29 +4,33 @@ evaluation prompts (`ecomgpt-data heldout-train`).
 The paper's Table 4 row "SFT (7b1)" fine-tunes BLOOMZ-7b1 on 800 training instances of each held-out task. Each
 instance here is the evaluation prompt exactly as the eval task renders it (`ecom_tasks.prompts.build_doc`:
 same head, instruction and candidate draw) with the gold target as the response, so the model learns the
-evaluation format. The shipped training data (`../shared/heldout_train/`) is read in its native format and
-converted to the released record format; other tasks' data comes as `--jsonl TASK=FILE` in that format.
+evaluation format. The public training splits (`heldout_files.json`: fetched by `ecomgpt-data fetch --heldout`
+into the per-user cache, or found through --heldout-dir / $ECOMGPT_HELDOUT_DIR) are read in their native format
+and converted to the released record format; other tasks' data comes as `--jsonl TASK=FILE` in that format.
 Every training record is checked against the task's 500 test records (`TestTexts`: normalised equality, or
 containment of a specific enough test text); a match is dropped and counted. This data never goes into the general mixture.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecom_tasks.data import EvalDataError, check_record, read_meta, read_records
+from ecom_tasks.data import EvalDataError, EvalRelease, check_record
 from ecom_tasks.prompts import build_doc
 from ecom_tasks.release import TASK_NAMES, released_task
 from ecomgpt_core.files import write_atomic
+from ecomgpt_core.locations import HELDOUT_DIR_VAR, DataKind, DataLocationError, locate
 from ecomgpt_core.hashing import seeded_int
 from ecomgpt_data.errors import BuildError
 from ecomgpt_data.guard import MIN_UNITS, normalise, units
-from ecomgpt_data.mixture import COLUMNS, resolve_eval_dir, write_mixture
+from ecomgpt_data.mixture import COLUMNS, resolve_release, write_mixture
 from ecomgpt_data.config import MixtureConfig
 
 FOLDER_OF_NAME = {name: folder for folder, name in TASK_NAMES.items()}
@@ -35,6 +39,27 @@ DROPPED_SHOWN = 20
 
 class HeldOutDataError(BuildError):
     """Held-out training data that cannot be read or converted."""
+
+
+KIND = DataKind(what="the held-out datasets' training splits", variable=HELDOUT_DIR_VAR,
+                cache_subdir="heldout_train", fetch_command="ecomgpt-data fetch --heldout")
+
+
+@functools.cache
+def registry() -> dict[str, dict]:
+    """The public training splits, one record per file in `ecomgpt_data.fetch`'s registry format."""
+    return json.loads(Path(__file__).with_name("heldout_files.json").read_text(encoding="utf-8"))
+
+
+def locate_heldout(explicit: str | os.PathLike | None = None, required: bool = True) -> Path | None:
+    """--heldout-dir, else $ECOMGPT_HELDOUT_DIR, else the fetched copy; None when there is none and not
+    `required` (training data given only as --jsonl)."""
+    try:
+        return locate(KIND, explicit, "--heldout-dir")
+    except DataLocationError:
+        if required or explicit or os.environ.get(HELDOUT_DIR_VAR):
+            raise
+        return None
 
 
 # --- the shipped folders, each converted to released records ---------------------------------------------------
@@ -176,12 +201,12 @@ class TestTexts:
         return next((test for test_key, test in self.contained.items() if test_key in key), None)
 
 
-def build_task(name: str, records: list[tuple[str, dict]], source: str, eval_root: Path, per_task: int,
+def build_task(name: str, records: list[tuple[str, dict]], source: str, release: EvalRelease, per_task: int,
                seed: int) -> tuple[list[dict], dict]:
     """(rows, the task's report) for one held-out task."""
     folder = FOLDER_OF_NAME[name]
-    meta = read_meta(folder, eval_root)
-    test = TestTexts([r["sentences"] for r in read_records(folder, eval_root, meta)])
+    meta = release.meta(folder)
+    test = TestTexts([r["sentences"] for r in release.records(folder, meta)])
     kept, dropped, examples = [], 0, []
     for where, record in records:
         problem = check_record(record, folder, meta)
@@ -212,13 +237,11 @@ def heldout_train(heldout_dir: Path | None, out: Path, per_task: int = 800, seed
                   jsonl: dict[str, Path] | None = None, eval_dir: str | None = None, overwrite: bool = False) -> dict:
     """Write `out/<task>/` (a mixture folder) for every held-out task with training data; return the summary."""
     # The build's own checks of per_task, seed and the evaluation folder.
-    eval_root = resolve_eval_dir(MixtureConfig(eval_dir=eval_dir, per_task=per_task, seed=seed).validate())
+    release = resolve_release(MixtureConfig(eval_dir=eval_dir, per_task=per_task, seed=seed).validate(), False)
     inputs: dict[str, tuple[str, list]] = {}
     notes: dict[str, str] = {}
+    heldout_dir = locate_heldout(heldout_dir, required=not jsonl)
     if heldout_dir is not None:
-        heldout_dir = Path(heldout_dir)
-        if not heldout_dir.is_dir():
-            raise HeldOutDataError(f"--heldout-dir {heldout_dir} is not a folder")
         for shipped in SHIPPED:
             folder = heldout_dir / shipped.folder
             if not folder.is_dir():
@@ -234,8 +257,8 @@ def heldout_train(heldout_dir: Path | None, out: Path, per_task: int = 800, seed
             raise HeldOutDataError(f"--jsonl {given}={path}: no such file")
         inputs[name] = (Path(path).name, list(jsonl_records(Path(path))))
     if not inputs:
-        raise HeldOutDataError("no training data: give --heldout-dir (the folder with ABSA/, Reddit_QA/, MEPAVE/) "
-                               "and/or --jsonl TASK=FILE")
+        raise HeldOutDataError(f"no training data in {heldout_dir}: it holds none of ABSA/, Reddit_QA/, MEPAVE/; "
+                               "run `ecomgpt-data fetch --heldout`, or pass --jsonl TASK=FILE")
     out = Path(out)
     taken = [out / name for name in sorted(inputs) if (out / name).exists()]
     if taken and not overwrite:  # refused before anything is written, not after the first tasks
@@ -245,12 +268,12 @@ def heldout_train(heldout_dir: Path | None, out: Path, per_task: int = 800, seed
     for name in sorted(inputs):
         source, records = inputs[name]
         try:
-            rows, report = build_task(name, records, source, eval_root, per_task, seed)
+            rows, report = build_task(name, records, source, release, per_task, seed)
         except EvalDataError as error:
             raise HeldOutDataError(str(error)) from None
         if not rows:
             raise HeldOutDataError(f"{name}: no training record left after the disjointness check")
-        manifest = {"heldout_train": True, "config": {"per_task": per_task, "seed": seed, "eval_dir": str(eval_root),
+        manifest = {"heldout_train": True, "config": {"per_task": per_task, "seed": seed, "eval_dir": str(release.root),
                                                       "heldout_dir": str(heldout_dir) if heldout_dir else None},
                     "seed": seed, "columns": list(COLUMNS), "task_order": [name],
                     "totals": {"selected": len(rows)}, "tasks": {name: report}, "note": notes.get(name, "")}

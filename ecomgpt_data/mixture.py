@@ -21,17 +21,16 @@ import time
 import zipfile
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
-from importlib import resources
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ecom_tasks.data import EvalDataError, eval_dir
+from ecom_tasks.data import EvalDataError, EvalRelease
 from ecomgpt_data.atomic_tasks import BuildContext, Example, TaskSpec
 from ecomgpt_data.config import MixtureConfig
-from ecomgpt_data import outputs, selection_log
+from ecomgpt_data import outputs, raw, selection_log
 from ecomgpt_data.errors import BuildError
 from ecomgpt_data.filters import QualityFilter, RuleFilter, hf_quality_filter
 from ecomgpt_data.guard import RULES, HeldOutGuard, check_source_identity
@@ -42,7 +41,6 @@ from ecomgpt_data.sampling import BoundedSample
 from ecomgpt_data.selection_log import SourceLog
 from ecomgpt_core.files import exclusive_lock, lock_path, published_dir
 from ecomgpt_core.hashing import seeded_int
-from ecomgpt_core.locations import raw_dir
 from ecomgpt_data.sources import Source, load_sources
 from ecomgpt_data.sources.jsonl import jsonl_source
 
@@ -88,18 +86,15 @@ def resolve_sources(config: MixtureConfig, config_dir: Path | None = None) -> di
     return {name: registry[name] for name in sorted(wanted - dropped)}
 
 
-def resolve_eval_dir(config: MixtureConfig) -> Path:
-    """--eval-dir, else the evaluation suite's own lookup ($ECOMGPT_EVAL_DIR, then the fetched copy)."""
-    if config.eval_dir:
-        path = Path(config.eval_dir)
-        if not path.is_dir():
-            raise BuildError(f"--eval-dir {path} is not a folder")
-        return path
+def resolve_release(config: MixtureConfig, unguarded_hint: bool = True) -> EvalRelease:
+    """The evaluation sets the held-out guard reads: --eval-dir, else $ECOMGPT_EVAL_DIR, else the fetched copy.
+    `unguarded_hint`: the message mentions --unsafe-no-guard (only `build` has it)."""
     try:
-        return eval_dir()
+        return EvalRelease.locate(config.eval_dir, "--eval-dir")
     except EvalDataError as error:
-        raise BuildError(f"the held-out guard needs the evaluation sets. {error} --unsafe-no-guard builds "
-                         "without the guard (never for real training data).") from None
+        raise BuildError(f"the held-out guard needs the evaluation sets: {error}"
+                         + (". --unsafe-no-guard builds without the guard (never for real training data)"
+                            if unguarded_hint else "")) from None
 
 
 SURROGATE = re.compile("[\ud800-\udfff]")  # what errors="surrogateescape" makes of bytes that are not UTF-8
@@ -120,19 +115,6 @@ def undamaged(items: Iterable, root: Path, check_text: bool = True) -> Iterator:
                          "snapshot)") from None
 
 
-@functools.cache
-def raw_snapshots() -> dict[str, dict]:
-    """Per shipped source, as the snapshot its SOURCE.md names has it: `files` (each file's SHA-256 and size)
-    and `items` (how many items its reader yields: the progress bar's total). `scripts/raw_snapshot.py`
-    writes it from a build."""
-    return json.loads(resources.files("ecomgpt_data.sources").joinpath("raw_files.json").read_text(encoding="utf-8"))
-
-
-def known_raw_files() -> dict[str, dict[str, dict]]:
-    """SHA-256 and size of every file of the shipped sources, as their SOURCE.md snapshots have them."""
-    return {name: snapshot["files"] for name, snapshot in raw_snapshots().items()}
-
-
 @dataclass
 class InputFiles:
     """What one read of a source's input files tells: per file (by its name under the source's folder) the
@@ -146,7 +128,7 @@ class InputFiles:
 
 def raw_file_differences(source: Source, files: InputFiles) -> list[str]:
     """What differs between a shipped source's files and the snapshot (empty for unknown sources)."""
-    expected = known_raw_files().get(source.name)
+    expected = raw.known_files().get(source.name)
     if expected is None:
         return []
     found = []
@@ -161,13 +143,13 @@ def raw_file_differences(source: Source, files: InputFiles) -> list[str]:
     return found
 
 
-def read_input_files(source: Source, root: Path, eval_dir: Path | None) -> InputFiles:
+def read_input_files(source: Source, root: Path, release: EvalRelease | None) -> InputFiles:
     """Each input file read once, after checking that they all exist; the source is refused when it is a
     held-out evaluation dataset."""
     paths = source.files(root)
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
-        raise BuildError(f"source {source.name}: missing input file(s) {missing}")
+        raise BuildError(f"source {source.name}: missing input file(s) {missing}; {raw.missing_hint(source.name)}")
     hashes, sizes, utf8 = {}, {}, True
     for path in paths:
         data = path.read_bytes()  # one read serves the digest, the size and the UTF-8 check
@@ -179,7 +161,7 @@ def read_input_files(source: Source, root: Path, eval_dir: Path | None) -> Input
                 data.decode("utf-8")
             except UnicodeDecodeError:
                 utf8 = False
-    check_source_identity(source.name, source.derived_from, paths, hashes, eval_dir)
+    check_source_identity(source.name, source.derived_from, paths, hashes, release)
 
     def name(path: Path) -> str:
         return path.relative_to(root).as_posix() if source.folder else path.name
@@ -269,7 +251,7 @@ class MixtureBuilder:
         self.guard_counts: Counter = Counter()  # dropped records per guard rule
         self.guard_examples: list[dict] = []
         self.raw_differences: list[str] = []  # shipped sources' files that differ from their snapshots
-        self.eval_dir: Path | None = None
+        self.release: EvalRelease | None = None
         self.cache = cache  # read and write selection logs
         self.replayed: list[str] = []  # sources replayed from a selection log
         self.logged: list[str] = []  # sources whose selection log this build wrote
@@ -343,10 +325,11 @@ class MixtureBuilder:
     def source_root(self, source: Source) -> Path:
         if not source.folder:
             return Path(".")
-        raw = raw_dir(self.config.raw_dir)
-        root = raw / source.folder
+        folder = raw.locate_raw(self.config.raw_dir)
+        root = folder / source.folder
         if not root.is_dir():
-            raise BuildError(f"source {source.name}: {root} is not a folder (raw data folder: {raw})")
+            raise BuildError(f"source {source.name}: {root} is not a folder (raw data folder: {folder}); "
+                             f"{raw.missing_hint(source.name)}")
         return root
 
     def stream_source(self, source: Source, root: Path, states: list[TaskState], report: dict,
@@ -485,8 +468,8 @@ class MixtureBuilder:
         wanted = {t.source for t in self.tasks}
         roots = {name: self.source_root(source) for name, source in self.sources.items() if name in wanted}
         if not config.unsafe_no_guard:
-            self.eval_dir = resolve_eval_dir(config)
-        inputs = {name: read_input_files(self.sources[name], roots[name], self.eval_dir) for name in sorted(roots)}
+            self.release = resolve_release(config)
+        inputs = {name: read_input_files(self.sources[name], roots[name], self.release) for name in sorted(roots)}
         for name in sorted(roots):
             self.raw_differences += raw_file_differences(self.sources[name], inputs[name])
         if self.raw_differences:
@@ -496,21 +479,21 @@ class MixtureBuilder:
             for difference in self.raw_differences:
                 logger.warning("raw file differs from its snapshot: %s", difference)
         if not config.unsafe_no_guard:
-            self.guard = HeldOutGuard.from_eval_dir(self.eval_dir)
+            self.guard = HeldOutGuard.from_release(self.release)
 
         states = {t.name: TaskState(t, sample=BoundedSample(config.per_task)) for t in self.tasks}
         source_reports: dict[str, dict] = {}
         # The bar counts items over all sources; its total (and so its ETA) is known when every source is a
         # shipped one whose files match their snapshot, which says how many items each yields.
-        snapshots = raw_snapshots()
+        snapshots = raw.registry()
         differing = {d.split("/", 1)[0] for d in self.raw_differences}
-        totals = [snapshots[n]["items"] if n in snapshots and n not in differing else None for n in sorted(roots)]
+        totals = [snapshots[n].get("items") if n in snapshots and n not in differing else None for n in sorted(roots)]
         bar = tqdm(total=None if None in totals else sum(totals), unit=" records", disable=not self.progress,
                    mininterval=1.0, dynamic_ncols=True)
         # Selection logs: read and written only when no quality model judges instances (its verdicts are not
         # part of the log's fingerprint).
         logs_on = self.cache and self.quality_filter is None
-        evaluation = selection_log.eval_fingerprint(self.eval_dir) if logs_on else None
+        evaluation = self.release.fingerprint() if logs_on and self.release is not None else None
         recorded: dict[str, SourceLog] = {}
         with bar:
             for number, name in enumerate(sorted(roots), 1):
@@ -585,7 +568,7 @@ class MixtureBuilder:
             "raw_files_differing_from_snapshot": self.raw_differences,
             "selection_logs": {"replayed": self.replayed, "written": self.logged,
                                "folder": str(selection_log.log_dir())},
-            "guard": ({"eval_dir": str(self.eval_dir), **self.guard.summary(),
+            "guard": ({"eval_dir": str(self.release.root), **self.guard.summary(),
                        "dropped_records_by_rule": {rule: self.guard_counts[rule] for rule in RULES},
                        "dropped_examples": self.guard_examples} if self.guard
                       else {"disabled": True}),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ecom_tasks.data import eval_dir as default_eval_dir
 from ecomgpt_core.errors import EcomGPTError
-from ecomgpt_core.locations import raw_dir as default_raw_dir
+from ecomgpt_data.raw import locate_raw as default_raw_dir
 from ecomgpt_data.errors import BuildError
 
 

@@ -25,7 +25,7 @@ from ecomgpt_data.records import Malformed, Record
 from ecomgpt_data.sampling import BoundedSample
 from ecomgpt_core.files import published_dir
 from ecomgpt_core.hashing import seeded_int
-from ecomgpt_core.locations import raw_dir as resolve_raw_dir
+from ecomgpt_data.raw import locate_raw as resolve_raw_dir
 from ecomgpt_core.openai_client import ChatRequest, ChatRunner, redact
 from ecomgpt_data.sources import Source, load_sources
 

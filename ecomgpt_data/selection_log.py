@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecom_tasks.data import released_tasks
+
 from ecomgpt_core.files import write_atomic
 from ecomgpt_core.locations import cache_root
 
@@ -56,18 +56,6 @@ def code_fingerprint() -> str:
         for path in sorted(root.rglob("*.py")):
             digest.update(f"{package}/{path.relative_to(root).as_posix()}\0".encode())
             digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def eval_fingerprint(eval_dir: Path | None) -> str | None:
-    """SHA-256 of the evaluation files the held-out guard reads (None: no guard)."""
-    if eval_dir is None:
-        return None
-    digest = hashlib.sha256()
-    for task in sorted(released_tasks().values(), key=lambda t: t.relative_dir):
-        path = eval_dir / task.relative_dir / "test.json"
-        digest.update(f"{task.relative_dir}\0".encode())
-        digest.update(path.read_bytes() if path.is_file() else b"\0missing")
     return digest.hexdigest()
 
 

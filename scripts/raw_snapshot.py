@@ -1,4 +1,4 @@
-"""Write `ecomgpt_data/sources/raw_files.json` (the shipped sources' snapshots) from a full build.
+"""Update `ecomgpt_data/sources/raw_files.json` (the shipped sources' snapshots) from a full build.
 
 For a maintainer who adds a shipped source or moves one to a new snapshot: build over the raw folder whose
 files match the snapshots the SOURCE.md files name, then record, per source, each input file's SHA-256 and
@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from ecomgpt_core.locations import raw_dir
+from ecomgpt_data.raw import locate_raw
 from ecomgpt_data.sources import load_sources
 
 SNAPSHOTS = Path(__file__).resolve().parent.parent / "ecomgpt_data" / "sources" / "raw_files.json"
@@ -29,18 +29,19 @@ def main() -> int:
         parser.error(f"{args.mixture}: no manifest.json; pass a folder written by `ecomgpt-data build`")
     manifest = json.loads((args.mixture / "manifest.json").read_text(encoding="utf-8"))
     registry = load_sources()
-    snapshots = {}
+    # The origins (repository, commit, upstream paths, upstream hashes and changes) are kept; only what a build
+    # measures is written: each read file's SHA-256 and size, and the item count.
+    snapshots = json.loads(SNAPSHOTS.read_text(encoding="utf-8"))
     for name, report in sorted(manifest["sources"].items()):
         source = registry.get(name)
         if source is None or not source.folder:
             continue  # a jsonl or pseudo-label source: not shipped
-        folder = raw_dir(manifest["config"].get("raw_dir")) / source.folder
-        files = {}
+        folder = locate_raw(manifest["config"].get("raw_dir")) / source.folder
+        entry = snapshots.setdefault(name, {"files": {}})
         for file, sha256 in sorted(report["files"].items()):
-            files[file] = {"sha256": sha256, "size": (folder / file).stat().st_size}
-        snapshots[name] = {"items": report["records"] + report["malformed"] + sum(report["skipped"].values()),
-                           "files": files}
-    SNAPSHOTS.write_text(json.dumps(snapshots, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+            entry["files"].setdefault(file, {}).update(sha256=sha256, size=(folder / file).stat().st_size)
+        entry["items"] = report["records"] + report["malformed"] + sum(report["skipped"].values())
+    SNAPSHOTS.write_text(json.dumps(snapshots, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {SNAPSHOTS}: {len(snapshots)} sources")
     return 0
 
