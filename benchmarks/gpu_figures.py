@@ -8,7 +8,7 @@ visit to a GPU machine measures everything.
 `--prepare` writes what the GPU machine cannot make without the hub or the raw data: a sample of a real mixture
 (`mixture.jsonl`, so the batches have the real length distribution), a byte-level BPE tokenizer trained on that
 mixture (32k entries; BLOOM's own needs the hub), and a copy of the evaluation sets (`eval/`, from
-`ECOMGPT_EVAL_DIR`).
+`ECOMGPT_EVAL_DIR`, else the fetched copy).
 
 Models have random weights with the real shapes (`BloomConfig` with the bigscience/bloomz-* dimensions and the real
 250,880-entry vocabulary); throughput and memory depend on shapes, not on weights. The tokenizer only uses the
@@ -85,10 +85,13 @@ def prepare(out: Path, mixture: Path, instances: int, seed: int) -> None:
         for r in sample:
             handle.write(json.dumps({"id": r["id"], "prompt": r["prompt"], "response": r["response"]},
                                     ensure_ascii=False) + "\n")
-    eval_dir = os.environ.get("ECOMGPT_EVAL_DIR")
-    if not eval_dir:
-        raise SystemExit("set ECOMGPT_EVAL_DIR to the evaluation sets to copy")
-    shutil.copytree(eval_dir, out / "eval", dirs_exist_ok=True)
+    from ecom_tasks.data import EvalDataError, eval_dir
+
+    try:  # found as every command finds them: $ECOMGPT_EVAL_DIR, else the fetched copy
+        source = eval_dir()
+    except EvalDataError as error:
+        raise SystemExit(f"gpu_figures.py: error: {error}") from None
+    shutil.copytree(source, out / "eval", dirs_exist_ok=True, ignore=shutil.ignore_patterns(".complete"))
     print(f"wrote {out}: tokenizer/, mixture.jsonl ({len(sample)} of {len(rows)} instances), eval/")
 
 

@@ -7,8 +7,9 @@ to show that time grows linearly with the raw data and memory stays flat.
 Each build runs in a fresh process so that its peak resident memory (ru_maxrss) is its own, with its own empty
 cache folder except the replaying one, which reads the logs the full build wrote.
 
-    ECOMGPT_EVAL_DIR=../shared/ecominstruct_eval ECOMGPT_RAW_DIR=../shared/ecom_raw \\
-        .venv/bin/python benchmarks/mixture_build.py [--replicate 4] [--small 16]
+    .venv/bin/python benchmarks/mixture_build.py [--replicate 4] [--small 16]
+
+(the raw and evaluation data as every command finds them: the variables, else the fetched copies).
 """
 
 from __future__ import annotations
@@ -87,9 +88,14 @@ def main() -> None:
     if args.child:
         child(args.child, args.out, args.per_task, cache=not args.no_cache)
         return
-    for variable in ("ECOMGPT_RAW_DIR", "ECOMGPT_EVAL_DIR"):
-        if not os.environ.get(variable):
-            sys.exit(f"set {variable} (see the module docstring)")
+    from ecom_tasks.data import eval_dir
+    from ecomgpt_core.errors import EcomGPTError
+    from ecomgpt_data.raw import locate_raw
+
+    try:  # found as every command finds them; the child builds find the same folders
+        os.environ["ECOMGPT_RAW_DIR"], os.environ["ECOMGPT_EVAL_DIR"] = str(locate_raw()), str(eval_dir())
+    except EcomGPTError as error:
+        sys.exit(f"mixture_build.py: error: {error}")
     with tempfile.TemporaryDirectory() as cache_dir:
         base = run(1)
         logging = run(1, cache=True, cache_dir=cache_dir)

@@ -4,8 +4,7 @@ longest in random batches, and the recipe's length grouping (transformers' lengt
 Trainer builds it). Then tokens per second on this CPU for a tiny BLOOM: the recipe against a plain `Trainer`
 baseline (random batches), in the same process.
 
-    ECOMGPT_EVAL_DIR=../shared/ecominstruct_eval ECOMGPT_RAW_DIR=../shared/ecom_raw \\
-        .venv/bin/python benchmarks/train_padding.py [--tokenizer bigscience/bloomz-560m]
+    .venv/bin/python benchmarks/train_padding.py [--tokenizer bigscience/bloomz-560m]
 
 Without `--tokenizer` a byte-level BPE is trained on the mixture (BLOOM's tokenizer needs the model hub);
 it splits text into more tokens than BLOOM's 250k vocabulary, so sequences are longer than BLOOM's.

@@ -586,8 +586,31 @@ def check_output(out: Path, config: MixtureConfig, overwrite: bool) -> None:
     outputs.check_output(out, config.raw_dir, config.eval_dir, overwrite, is_mixture_folder, "ecomgpt-data build")
 
 
+DATASET_COLUMNS = (*COLUMNS[:-1], "completion")
+DATASET_CARD = """---
+configs:
+- config_name: default
+  data_files:
+  - split: train
+    path: dataset/*.arrow
+---
+# An EcomGPT-style instruction mixture (written by `ecomgpt-data build`)
+
+- `mixture.jsonl`: one instance a line, columns `id, task, source, paradigm, lang, cot, strategy, prompt, response`.
+- `dataset/`: the same instances for `datasets` and TRL, with TRL's prompt-completion columns: `prompt`, and
+  `completion` = "\\n" + `response` (the separator the recipes and the evaluation prompts use).
+  `datasets.load_from_disk("OUT/dataset")` or `datasets.load_dataset("OUT", split="train")`.
+- `manifest.json`: the configuration, the per-source and per-task counts, the held-out guard's report.
+"""
+
+
+def dataset_row(row: dict) -> dict:
+    """A mixture row in the `datasets` folder's columns (TRL's prompt-completion format)."""
+    return {**{key: row[key] for key in COLUMNS[:-1]}, "completion": RESPONSE_SEPARATOR + row["response"]}
+
+
 def write_mixture(rows: list[dict], manifest: dict, out: Path, overwrite: bool = False) -> Path:
-    """Write mixture.jsonl, the `datasets` folder and manifest.json into a staging folder beside `out`, then
+    """Write mixture.jsonl, the `datasets` folder, its card and manifest.json into a staging folder beside `out`, then
     move it into place, so `out` is at every instant the old complete output, the new one, or absent."""
     import datasets
     from datasets import Dataset, Features, Value
@@ -600,8 +623,11 @@ def write_mixture(rows: list[dict], manifest: dict, out: Path, overwrite: bool =
         with (staging / "mixture.jsonl").open("w", encoding="utf-8", newline="\n") as handle:
             for row in rows:
                 handle.write(json.dumps({key: row[key] for key in COLUMNS}, ensure_ascii=False) + "\n")
-        features = Features({key: Value("string") for key in COLUMNS})
-        dataset = Dataset.from_list([{key: row[key] for key in COLUMNS} for row in rows], features=features)
+        # The `datasets` folder speaks TRL's prompt-completion format, so that `SFTTrainer` trains on it as it is
+        # (`load_from_disk(OUT/dataset)` or `load_dataset(OUT)`): the completion is what the recipe trains on,
+        # the separator and the response (mixture.jsonl keeps `response`, without the separator).
+        features = Features({key: Value("string") for key in DATASET_COLUMNS})
+        dataset = Dataset.from_list([dataset_row(row) for row in rows], features=features)
         was_disabled = datasets.are_progress_bars_disabled()
         datasets.disable_progress_bars()  # a bar for a sub-second save is noise (and in a log, three lines)
         try:
@@ -609,6 +635,7 @@ def write_mixture(rows: list[dict], manifest: dict, out: Path, overwrite: bool =
         finally:
             if not was_disabled:
                 datasets.enable_progress_bars()
+        (staging / "README.md").write_text(DATASET_CARD, encoding="utf-8")
         (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
                                                encoding="utf-8")
     return out

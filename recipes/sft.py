@@ -97,7 +97,8 @@ class ScriptArguments:
 
 
 def load_mixture(path: str):
-    """A mixture as a `datasets.Dataset` with `id`, `prompt` and `response` columns."""
+    """A mixture as a `datasets.Dataset` with `id`, `prompt` and `response` columns (from `response`, or from TRL's
+    `completion`)."""
     from datasets import load_dataset, load_from_disk
     from datasets.exceptions import DatasetGenerationError
 
@@ -115,6 +116,11 @@ def load_mixture(path: str):
             dataset = load_dataset("json", data_files=str(source), split="train")
     except (OSError, ValueError, DatasetGenerationError) as error:  # not a dataset folder, not JSON lines
         raise RecipeError(f"--train_file {path}: not a mixture ({type(error).__name__}: {str(error)[:300]})") from None
+    if "response" not in dataset.column_names and "completion" in dataset.column_names:
+        # TRL's prompt-completion columns (an `ecomgpt-data build` folder's `dataset/`): the completion is the
+        # separator and the response
+        dataset = dataset.map(lambda row: {"response": row["completion"].removeprefix(RESPONSE_SEPARATOR)},
+                              remove_columns=["completion"], keep_in_memory=True)
     missing = {"prompt", "response"} - set(dataset.column_names)
     if missing:
         raise RecipeError(f"--train_file {path}: missing column(s) {sorted(missing)}; it has {dataset.column_names}")

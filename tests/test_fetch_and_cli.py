@@ -8,6 +8,7 @@ from ecom_tasks import TASKS_DIR
 from ecom_tasks.data import COMPLETE_MARKER, EvalDataError
 from ecom_tasks.data import eval_dir as resolve_eval_dir
 from ecom_tasks.fetch import fetch, verify_dir
+from ecomgpt_core.download import DownloadError
 from ecomgpt.cli import _with_include_path, main
 from ecomgpt_core.errors import EcomGPTError
 
@@ -32,7 +33,7 @@ def test_fetch_refuses_a_corrupted_mirror_and_leaves_no_data_folder(eval_dir, tm
     bad = mirror / "Reddit_QA/tasks/EN-Reddit_QA-Extract-Extract_QA/test.json"
     bad.write_text(bad.read_text(encoding="utf-8").replace("Context", "Kontext", 1), encoding="utf-8")
     dest = tmp_path / "dest"
-    with pytest.raises(EvalDataError, match=r"EN-Reddit_QA-Extract-Extract_QA/test\.json: sha256 .* has 8d35c5acc7fc"):
+    with pytest.raises(DownloadError, match=r"EN-Reddit_QA-Extract-Extract_QA/test\.json: .* has sha256 \w+ .*expected 8d35c5acc7fc"):
         fetch(dest, base_url=mirror.as_uri())
     assert not dest.exists()
 

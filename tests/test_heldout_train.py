@@ -127,8 +127,19 @@ def test_bad_jsonl_and_unknown_task_get_one_line(tmp_path, capsys):
     assert f"{bad}:1: no 'spans' list of objects with a 'term' string" in capsys.readouterr().err
     assert data_main(["heldout-train", "--jsonl", f"ecom_nope={bad}", "--out", str(tmp_path / "o")]) == 2
     assert "not a held-out task" in capsys.readouterr().err
-    assert data_main(["heldout-train", "--out", str(tmp_path / "o")]) == 2
-    assert "no training data" in capsys.readouterr().err
+    assert data_main(["heldout-train", "--out", str(tmp_path / "o")]) == 2  # nothing given, nothing fetched
+    err = capsys.readouterr().err
+    assert "training splits not found: run `ecomgpt-data fetch --heldout`" in err and err.count("\n") == 1
+
+
+def test_missing_evaluation_sets_name_the_fetch_command_not_a_build_option(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("ECOMGPT_EVAL_DIR")
+    monkeypatch.setenv("ECOMGPT_CACHE_DIR", str(tmp_path / "empty-cache"))
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"sentences": "a shoe", "spans": []}\n', encoding="utf-8")
+    assert data_main(["heldout-train", "--jsonl", f"ecom_lenovo_ner={good}", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "run `ecomgpt fetch`" in err and "--unsafe-no-guard" not in err  # heldout-train has no such option
 
 
 @pytest.mark.slow

@@ -67,7 +67,7 @@ def replace_line(path, number, text):
 def test_unset_variable_without_fetched_copy_says_how_to_fix(monkeypatch, tmp_path):
     monkeypatch.delenv("ECOMGPT_EVAL_DIR")
     monkeypatch.setenv("ECOMGPT_CACHE_DIR", str(tmp_path / "cache"))
-    with pytest.raises(EvalDataError, match=r"ECOMGPT_EVAL_DIR is not set.*ecomgpt fetch"):
+    with pytest.raises(EvalDataError, match=r"evaluation sets .* not found: run `ecomgpt fetch` .*ECOMGPT_EVAL_DIR"):
         read_records(FOLDER)
 
 

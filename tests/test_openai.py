@@ -67,6 +67,18 @@ def test_eval_survives_faults_answers_each_request_once_and_reruns_for_free(env,
     assert files_containing(tmp_path, SECRET) == []
 
 
+def answers_in(database) -> int:
+    """How many answers the cache holds now; 0 while the run has not created it yet. The run creates the file
+    (sqlite3.connect) and then the table, so a poll in between finds a file without the table: not an error."""
+    if not database.exists():
+        return 0
+    try:
+        with sqlite3.connect(database, timeout=5) as db:
+            return db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+    except sqlite3.OperationalError:  # no such table yet, or the writer holds the lock
+        return 0
+
+
 @pytest.mark.slow
 def test_killed_run_resumes_without_paying_twice(env, tmp_path):
     with FakeOpenAI(faults=(None,)) as server:
@@ -76,10 +88,8 @@ def test_killed_run_resumes_without_paying_twice(env, tmp_path):
         database = tmp_path / "cache" / "answers.sqlite"
         deadline = time.time() + 300
         while time.time() < deadline:
-            if database.exists():
-                with sqlite3.connect(database) as db:
-                    if db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] >= 10:
-                        break
+            if answers_in(database) >= 10:
+                break
             time.sleep(0.2)
         else:
             process.kill()
