@@ -481,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         if (args.out / "bootstrap.md").is_file():
             print((args.out / "bootstrap.md").read_text(encoding="utf-8"))
         plots = sorted(p.name for p in args.out.glob("*.png"))
-        print(f"{len(runs)} run(s) -> {args.out}/results.md, tables as .md/.csv/.tex"
+        print(f"wrote {args.out}: {len(runs)} run(s) in results.md, tables as .md/.csv/.tex"
               + (f", {', '.join(plots)}" if plots else ", no plot (see the warnings)"))
         return 0
 
