@@ -1,6 +1,6 @@
 """The mixture configuration, declared once: the typed `MixtureConfig` is the YAML schema (`--config`), the
 source of the `ecomgpt-data build` options (`add_build_options`) and of the README's option table
-(`options_table`; a test keeps the README and `configs/mixture.yaml` equal to it).
+(`options_table`; a test keeps docs/data.md and `configs/mixture.yaml` equal to it).
 
 YAML values are checked by type: `"false"` or `42.0` where a bool or an int is expected is an error naming the
 key. A command-line option that is given overrides the YAML in both directions (`--golden-cot` turns back on

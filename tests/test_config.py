@@ -1,4 +1,4 @@
-"""The mixture options are declared once (`MixtureConfig`): the README table and `configs/mixture.yaml` match
+"""The mixture options are declared once (`MixtureConfig`): the table in docs/data.md and `configs/mixture.yaml` match
 it, YAML values are checked by type, and a command-line option overrides the YAML in both directions."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def cli_options(*argv: str) -> dict:
 
 
 def test_readme_option_table_is_the_generated_one():
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    readme = (REPO / "docs" / "data.md").read_text(encoding="utf-8")
     block = readme.split("<!-- build-options:", 1)[1].split("\n", 1)[1].split("<!-- /build-options -->", 1)[0]
     assert block.strip() == options_table()
 

@@ -42,7 +42,7 @@ def test_registry_has_nineteen_sources_and_enough_tasks():
 
 
 def test_readme_source_table_matches_the_registry():
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parent.parent / "docs" / "data.md").read_text(encoding="utf-8")
     table = readme.split("<!-- source-table", 1)[1].split("<!-- /source-table -->", 1)[0]
     rows = [line.split("|") for line in table.splitlines() if line.startswith("| `")]
     listed = {row[1].strip().strip("`"): (row[2].strip(), int(row[3])) for row in rows}

@@ -304,17 +304,18 @@ def test_output_is_atomic_and_not_overwritten_by_default(raw_fixture_dir, tmp_pa
     make(raw_fixture_dir, out, sources=["wands_queries"])
     with pytest.raises(BuildError, match="exists; pass --overwrite"):
         make(raw_fixture_dir, out, sources=["wands_queries"])
-    assert sorted(p.name for p in out.iterdir()) == ["dataset", "manifest.json", "mixture.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "dataset", "manifest.json", "mixture.jsonl"]
     assert not list(tmp_path.glob(".out.partial-*"))
 
 
-def test_saved_dataset_has_the_jsonl_rows(raw_fixture_dir, tmp_path):
+def test_saved_dataset_has_the_jsonl_rows_in_trl_columns(raw_fixture_dir, tmp_path):
     from datasets import load_from_disk
 
     _, rows = make(raw_fixture_dir, tmp_path / "out", sources=["semeval_absa_laptops"])
     dataset = load_from_disk(str(tmp_path / "out" / "dataset"))
-    assert dataset.column_names[:9] == ["id", "task", "source", "paradigm", "lang", "cot", "strategy", "prompt", "response"]
-    assert dataset.to_list() == rows
+    assert dataset.column_names == ["id", "task", "source", "paradigm", "lang", "cot", "strategy", "prompt", "completion"]
+    assert dataset.to_list() == [{**{k: v for k, v in r.items() if k != "response"}, "completion": "\n" + r["response"]}
+                                 for r in rows]
 
 
 def test_config_file_and_command_line(raw_fixture_dir, tmp_path, capsys):
@@ -364,7 +365,7 @@ def test_readme_worked_example_adds_a_source(raw_fixture_dir, tmp_path, monkeypa
 
     from ecomgpt_data.sources import REGISTRY
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "data.md").read_text(encoding="utf-8")
     block = readme.split("<!-- source-example -->\n```python\n", 1)[1].split("```\n<!-- /source-example -->", 1)[0]
     package = tmp_path / "code"
     package.mkdir()
