@@ -25,7 +25,7 @@ def run(script: str, *args: str, env: dict | None = None) -> str:
 def test_eval_overhead_prints_both_times_and_the_ratio():
     out = run("eval_overhead.py", "--repeats", "1", "--limit", "3")
     assert "records scored per run: 36 (12 tasks)" in out
-    assert re.search(r"ratio suite / exact_match\s+:\s+\d+\.\d\dx", out)
+    assert re.search(r"ratio suite / exact_match\s+:\s+\d+\.\d\dx fastest, \d+\.\d\dx median", out)
     assert "micro_f1 100.00, macro_f1 100.00, rouge_l 100.00" in out  # gold answers score full marks
 
 
