@@ -10,15 +10,15 @@ first and scores no better; `ecomgpt demo` shows that pipeline.)"""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 from ecom_tasks import fetch as fetch_module
-from ecom_tasks.data import EvalDataError, check_eval_data, eval_dir
+from ecom_tasks.data import EvalDataError, EvalRelease, check_eval_data, eval_dir
 from ecomgpt_core.errors import EcomGPTError
+from ecomgpt_core.files import published_dir
 
 TINY_LIMIT = 20
 TINY_MAX_GEN_TOKS = 32
@@ -41,14 +41,22 @@ def ready_eval_dir(allow_fetch: bool) -> Path:
     return check_eval_data(root)
 
 
-def tiny_model(out: Path, root: Path) -> Path:
+TINY_COMPLETE = ".complete"  # written last: a folder without it was cut off (an earlier version's, or killed)
+
+
+def tiny_model(out: Path, release: EvalRelease) -> Path:
+    """The smoke run's tiny BLOOM in `out`, made once and published whole (a staging folder renamed into place);
+    a folder without its completeness mark is made again, never loaded half-written."""
     from ecomgpt.tiny_bloom import make_tiny_bloom
 
-    if (out / "config.json").is_file():
+    if (out / TINY_COMPLETE).is_file():
         return out
-    texts = [json.loads(line)["sentences"] for path in sorted(root.glob("*/tasks/*/test.json"))
-             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return make_tiny_bloom(out, texts, hidden_size=64)
+    if out.exists():
+        print(f"{out} is incomplete (cut off while it was written): making the tiny model again", flush=True)
+    with published_dir(out, replace=True) as staging:
+        make_tiny_bloom(staging, release.texts(), hidden_size=64)
+        (staging / TINY_COMPLETE).write_text("", encoding="utf-8")
+    return out
 
 
 def run_score(out: Path, model: str, model_args: str | None, limit: int | None, batch_size: str, label: str | None,
@@ -59,7 +67,7 @@ def run_score(out: Path, model: str, model_args: str | None, limit: int | None, 
     print(f"evaluation sets: {root}", flush=True)
     gen_kwargs = []
     if not model_args:
-        model_dir = tiny_model(out / "tiny-bloom", root)
+        model_dir = tiny_model(out / "tiny-bloom", EvalRelease(root))
         model, model_args = "hf", f"pretrained={model_dir},dtype=float32"
         limit = TINY_LIMIT if limit is None else limit
         batch_size = "16" if batch_size == "auto" else batch_size  # lm-eval's search for a batch size is slow on CPU

@@ -55,9 +55,10 @@ def request_key(base_url: str, model: str, messages: list[dict], params: dict) -
 
 
 SECRET_PATTERNS = (
-    (re.compile(r"(Bearer\s+)[^\s\"',]+", re.IGNORECASE), r"\1***"),
+    (re.compile(r"((?:Bearer|Basic)\s+)[^\s\"',]+", re.IGNORECASE), r"\1***"),  # an Authorization value
     (re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}"), "sk-***"),
-    (re.compile(r"(://[^/\s:@]+):[^@/\s]+@"), r"\1:***@"),  # a password inside a URL
+    (re.compile(r"(://[^/\s:@]*):[^@/\s]+@"), r"\1:***@"),  # a password inside a URL, with a user name or not
+    (re.compile(r"(://)[^/\s:@]+@"), r"\1***@"),  # a user name alone (some services take a token there)
 )
 
 

@@ -21,12 +21,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     f = commands.add_parser("fetch", help="download the raw training sources (or, with --heldout, the held-out "
                                           "training splits) from their public origins, each file checked by SHA-256")
-    f.add_argument("--dest", type=Path, help="target folder (default: the per-user cache, where every command looks)")
+    f.add_argument("--dest", type=Path, metavar="DIR", help="target folder (default: the per-user cache, where every command looks)")
     f.add_argument("--source", dest="sources", nargs="+", action="extend", default=[], metavar="NAME",
                    help="only these source folders (default: all)")
     f.add_argument("--heldout", action="store_true", help="the held-out datasets' public training splits (for the "
                    "SFT upper bound only, never for a mixture) instead of the raw sources")
-    f.add_argument("--base-url", dest="base_url", help="a mirror with the layout <owner>/<repo>/<commit>/<path> "
+    f.add_argument("--base-url", dest="base_url", metavar="URL", help="a mirror with the layout <owner>/<repo>/<commit>/<path> "
                    "(default: $ECOMGPT_DATA_BASE_URL, else https://raw.githubusercontent.com)")
     f.add_argument("--from", dest="source_dir", type=Path, metavar="DIR",
                    help="import a local copy laid out like the destination instead of downloading (hashes checked)")

@@ -25,6 +25,9 @@ import hashlib
 import io
 import json
 import logging
+import time
+import zipfile
+import zlib
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +108,12 @@ class SourceLog:
         self.priority.append(0)
 
 
+# What a missing, truncated, empty or damaged .npz raises on reading (numpy reads it as a zip archive).
+UNREADABLE = (OSError, EOFError, zipfile.BadZipFile, zlib.error, ValueError, KeyError, TypeError, UnicodeDecodeError,
+              json.JSONDecodeError)
+STALE_TEMPORARY_S = 600  # a log is written in well under a second; an older temporary file is a killed write's
+
+
 def path_for(name: str, fingerprint: str, tasks: list[str]) -> Path:
     """A log serves one fingerprint and one task set: the same tasks, not a subset, since which records the pool
     resolves depends on which builders look at it."""
@@ -137,9 +146,11 @@ def read(name: str, fingerprint: str, tasks: list[str], per_task: int) -> Source
             events = {len(columns[key]) for key in ("record", "task", "status", "illegal", "priority")}
             if len(events) != 1 or {len(columns["verdict"]), len(columns["pooled"])} != {meta["report"]["records"]}:
                 raise ValueError("its arrays disagree in length")
-    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        logger.warning("ignoring the unreadable selection log %s (%s); the build rewrites it", path, error)
-        return None
+    except UNREADABLE as error:
+        logger.warning("ignoring the unreadable selection log %s (%s: %s); the build rewrites it", path,
+                       type(error).__name__, error)
+        path.unlink(missing_ok=True)  # this cache's own file: without it, write() cannot take a readable header
+        return None                   # of a damaged log for a valid one
     return SourceLog(fingerprint=fingerprint, per_task=meta["per_task"], tasks=meta["tasks"], items=meta["items"],
                      report=meta["report"], reasons=meta["reasons"],
                      held={int(k): v for k, v in meta["held"].items()},
@@ -157,7 +168,7 @@ def write(name: str, log: SourceLog) -> Path | None:
             meta = _meta(arrays, log.fingerprint, log.tasks)
         if meta is not None and meta["per_task"] >= log.per_task:
             return None
-    except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+    except UNREADABLE:
         pass  # none there, or unreadable: replaced below
     meta = {"format": FORMAT, "fingerprint": log.fingerprint, "per_task": log.per_task, "tasks": log.tasks,
             "items": log.items, "report": log.report, "reasons": log.reasons,
@@ -181,8 +192,16 @@ def write(name: str, log: SourceLog) -> Path | None:
 
 
 def prune(name: str) -> None:
-    """Keep the source's `KEEP` newest logs (only files this module names: `<source>-<key>.npz`)."""
+    """Keep the source's `KEEP` newest logs (only files this module names: `<source>-<key>.npz`), and remove the
+    temporary files that killed writes of its logs left (`.<source>-<key>.npz.*`, older than a few minutes)."""
     logs = sorted(log_dir().glob(f"{name}-*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in logs[KEEP:]:
         if old.stem.rsplit("-", 1)[0] == name:
             old.unlink(missing_ok=True)
+    now = time.time()
+    for temporary in log_dir().glob(f".{name}-*.npz.*"):
+        try:
+            if temporary.name.split("-", 1)[0] == f".{name}" and now - temporary.stat().st_mtime > STALE_TEMPORARY_S:
+                temporary.unlink()
+        except OSError:  # removed by another build meanwhile
+            pass

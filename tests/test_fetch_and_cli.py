@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from ecom_tasks import TASKS_DIR
-from ecom_tasks.data import COMPLETE_MARKER, EvalDataError
+from ecom_tasks.data import COMPLETE_MARKER
 from ecom_tasks.data import eval_dir as resolve_eval_dir
 from ecom_tasks.fetch import fetch, verify_dir
 from ecomgpt_core.download import DownloadError

@@ -4,6 +4,7 @@ permanent errors are reported once per kind; secrets never reach messages or fil
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 
@@ -129,6 +130,9 @@ def test_secrets_are_redacted_from_errors_and_usage(tmp_path):
     assert redact(f"Authorization: Bearer {SECRET}") == "Authorization: Bearer ***"
     assert redact("https://alice:hunter2@proxy.example/v1") == "https://alice:***@proxy.example/v1"
     assert redact("nothing secret here") == "nothing secret here"
+    assert redact("http://:hunter2@h/v1") == "http://:***@h/v1"  # a password without a user name
+    assert redact("https://tok3n@h/v1 and https://alice:hunter2@h") == "https://***@h/v1 and https://alice:***@h"
+    assert redact("Authorization: Basic YWxpY2U6aHVudGVyMg==") == "Authorization: Basic ***"
 
     def respond(handler, body):
         handler._json(400, {"error": {"message": f"bad request; headers were {dict(handler.headers)}"}})
@@ -140,7 +144,8 @@ def test_secrets_are_redacted_from_errors_and_usage(tmp_path):
         with pytest.raises(RequestsFailed) as error:
             runner.run(requests(1))
         runner.write_usage(tmp_path / "usage.json")
-    assert SECRET not in str(error.value) and "hunter2" not in str(error.value)
+    basic = base64.b64encode(b"alice:hunter2").decode()
+    assert SECRET not in str(error.value) and "hunter2" not in str(error.value) and basic not in str(error.value)
     usage = (tmp_path / "usage.json").read_text()
     assert "hunter2" not in usage and "alice:***@" in usage
 

@@ -32,3 +32,23 @@ def test_run_script_on_a_fresh_clone_prints_the_table(eval_dir, tmp_path):
     assert out.rstrip().endswith("(results.md, tables, plots)")
     assert "error" not in result.stderr.lower().replace("stderr", "")
     assert (tmp_path / "score" / "results" / "table4_unseen.csv").is_file()
+
+
+def test_a_tiny_model_cut_off_while_written_is_made_again(eval_dir, tmp_path, capsys):
+    """A run killed while saving the tiny model used to leave a folder with a config.json that every later run
+    loaded and failed on; now the model is published whole, and a folder without its mark is made again."""
+    from transformers import AutoModelForCausalLM
+
+    from ecom_tasks.data import EvalRelease
+    from ecomgpt.score import TINY_COMPLETE, tiny_model
+
+    out = tmp_path / "tiny-bloom"
+    out.mkdir()
+    (out / "config.json").write_text('{"model_type": "bl', encoding="utf-8")  # what a killed save leaves
+    assert tiny_model(out, EvalRelease(eval_dir)) == out
+    assert "incomplete" in capsys.readouterr().out and (out / TINY_COMPLETE).is_file()
+    AutoModelForCausalLM.from_pretrained(out)
+    made = (out / "model.safetensors").stat().st_mtime_ns
+    tiny_model(out, EvalRelease(eval_dir))  # complete: reused as it is
+    assert (out / "model.safetensors").stat().st_mtime_ns == made
+    assert not list(tmp_path.glob(".tiny-bloom.partial-*"))

@@ -98,14 +98,42 @@ def test_logs_that_do_not_cover_a_build_are_not_replayed(raw, cache, tmp_path):
     assert judged["selection_logs"]["replayed"] == judged["selection_logs"]["written"] == []
 
 
-def test_an_unreadable_log_is_ignored_and_rewritten(raw, cache, tmp_path, caplog):
+def flipped(data: bytes, at: int) -> bytes:
+    """`data` with one byte inverted (inside the compressed arrays: the zip's CRC catches it)."""
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
+
+
+@pytest.mark.parametrize("damage", ["garbage", "zero-length", "truncated", "bit-flipped"])
+def test_a_damaged_log_is_named_once_and_rewritten(raw, cache, tmp_path, caplog, damage):
     _, first = make(raw, tmp_path / "first", per_task=2, sources=["wands_queries"])
     [log] = log_dir().glob("wands_queries-*.npz")
-    log.write_bytes(b"not a log")
+    data = log.read_bytes()
+    damaged = {"garbage": b"not a log", "zero-length": b"", "truncated": data[: len(data) // 2],
+               "bit-flipped": flipped(data, len(data) // 2)}[damage]
+    log.write_bytes(damaged)
     manifest, second = make(raw, tmp_path / "second", per_task=2, sources=["wands_queries"])
     assert second == first and manifest["selection_logs"] == {
         "replayed": [], "written": ["wands_queries"], "folder": str(log_dir())}
-    assert "ignoring the unreadable selection log" in caplog.text
+    warnings = [r.getMessage() for r in caplog.records if "selection log" in r.getMessage()]
+    assert len(warnings) == 1 and "ignoring the unreadable selection log" in warnings[0] and str(log) in warnings[0]
+    assert log.read_bytes() != damaged  # rebuilt: the next build replays it
+    manifest, third = make(raw, tmp_path / "third", per_task=2, sources=["wands_queries"])
+    assert third == first and manifest["selection_logs"]["replayed"] == ["wands_queries"]
+
+
+def test_stale_temporary_log_files_are_removed(raw, cache, tmp_path):
+    import os
+    import time
+
+    make(raw, tmp_path / "first", per_task=2, sources=["wands_queries"])
+    stale = log_dir() / ".wands_queries-0123456789abcdef0123.npz.x1y2z3"  # what a killed write leaves
+    fresh = log_dir() / ".wands_queries-fedcba9876543210fedc.npz.a1b2c3"  # a write in progress now
+    stale.write_bytes(b"partial")
+    fresh.write_bytes(b"partial")
+    an_hour_ago = time.time() - 3600
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+    make(raw, tmp_path / "second", per_task=3, sources=["wands_queries"])  # writes a new log
+    assert not stale.exists() and fresh.exists()
 
 
 def test_the_command_line_says_what_was_replayed_and_no_cache_writes_none(raw, cache, tmp_path, capsys):
