@@ -94,7 +94,10 @@ class EvalRelease:
 
     def texts(self) -> Iterator[str]:
         """Every record text of every released evaluation set: what the held-out guard keeps out of training."""
-        for _, path in self.test_files():
+        for relative, path in self.test_files():
+            if not path.is_file():
+                raise EvalDataError(f"{path} is missing: the evaluation folder {self.root} has no {relative}/test.json; "
+                                    f"restore it, or {FETCH_HINT}.")
             with path.open(encoding="utf-8") as handle:
                 for line in handle:
                     if line.strip():

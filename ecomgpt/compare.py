@@ -369,6 +369,8 @@ def figure3(rows: list[tuple[str, dict]], label_a: str, label_b: str):
 
 
 def report(folder: Path, annotation_files: list[Path], out: Path) -> dict:
+    if Path(out).exists() and not Path(out).is_dir():
+        raise CompareError(f"--out {out} is a file; give a folder for report.md, report.json and figure3.png")
     study, items, key = read_study(folder)
     files = list(annotation_files) or sorted(Path(folder).glob("annotations_*.csv"))
     if not files:

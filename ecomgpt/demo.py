@@ -84,6 +84,16 @@ def comparison_lines(untrained, trained, tasks: list[str]) -> tuple[list[str], l
     return lines, better
 
 
+DEMO_MARK = ".ecomgpt-demo"
+
+
+def is_demo_folder(folder: Path) -> bool:
+    """Whether `folder` is the demo's own output (its mark, or an earlier version's comparison and mixture), the
+    only kind of folder --overwrite removes."""
+    return (folder / DEMO_MARK).is_file() or (
+        (folder / "comparison.txt").is_file() and (folder / "mixture" / "manifest.json").is_file())
+
+
 def run_demo(out: Path, raw_dir: str | None = None, sources: list[str] | None = None, per_task: int = 64,
              steps: int = 150, limit: int = 24, max_gen_toks: int = 8, overwrite: bool = False,
              tasks: list[str] | None = None, learning_rate: float = 3e-3) -> Path:
@@ -99,8 +109,13 @@ def run_demo(out: Path, raw_dir: str | None = None, sources: list[str] | None = 
     if out.exists():
         if not overwrite:
             raise DemoError(f"{out} exists; pass --overwrite to replace it")
+        if not is_demo_folder(out):
+            raise DemoError(f"{out} exists and is not a folder `ecomgpt demo` wrote, so --overwrite does not replace "
+                            "it; choose a new --out, or remove it yourself")
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    (out / DEMO_MARK).write_text("written by `ecomgpt demo`; `ecomgpt demo --overwrite` may replace this folder\n",
+                                 encoding="utf-8")
     print(BANNER, flush=True)
 
     _stage(1, f"building a mixture of the classification tasks of {', '.join(sources)} (at most {per_task} "

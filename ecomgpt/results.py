@@ -105,8 +105,10 @@ def load_results_file(file: Path) -> dict:
     if not isinstance(data.get("results"), dict):
         raise ResultsError(f"{file}: not an lm-eval results file ('results' is "
                            f"{'missing' if 'results' not in data else type(data['results']).__name__}, not an object)")
-    if not isinstance(data.get("config") or {}, dict):
-        raise ResultsError(f"{file}: 'config' is a {type(data['config']).__name__}, not an object")
+    for key in ("config", "versions"):
+        if not isinstance(data.get(key) or {}, dict):
+            raise ResultsError(f"{file}: '{key}' is a {type(data[key]).__name__}, not an object; not an lm-eval "
+                               "results file")
     return data
 
 

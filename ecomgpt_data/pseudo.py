@@ -79,6 +79,8 @@ def pick_records(source: Source, root: Path, tasks: list[PseudoTask], per_task: 
 def pseudo_label(out: Path, model: str, raw_dir: str | None = None, tasks: list[str] | None = None,
                  per_task: int = 100, seed: int = 42, dry_run: bool = False, base_url: str | None = None,
                  **runner_options) -> dict:
+    if per_task < 1:
+        raise BuildError(f"--per-task {per_task}: give at least 1 record per task")
     chosen = [t for t in PSEUDO_TASKS if not tasks or t.name in tasks]
     unknown = set(tasks or []) - {t.name for t in PSEUDO_TASKS}
     if unknown:

@@ -315,3 +315,13 @@ def test_annotation_page_in_a_headless_browser(runs, tmp_path):
     assert sequence == ["left", "right", "tie", "left"]
     assert by_id[items[3]["id"]]["note"] == "a note, with \"quotes\"" and float(by_id[items[1]["id"]]["seconds"]) >= 0
     assert by_id[items[8]["id"]]["choice"] == "tie" and by_id[items[8]["id"]]["note"] == "identical outputs"
+
+
+def test_report_out_that_is_a_file_is_one_line(tmp_path, capsys):
+    from ecomgpt.compare import main as compare_main
+
+    taken = tmp_path / "taken"
+    taken.write_text("x", encoding="utf-8")
+    assert compare_main(["report", str(tmp_path), "--out", str(taken)]) == 2
+    err = capsys.readouterr().err
+    assert "is a file" in err and err.count("\n") == 1 and taken.read_text(encoding="utf-8") == "x"

@@ -52,3 +52,16 @@ def test_demo_runs_the_whole_pipeline_and_training_shows(raw_dir, eval_dir, tmp_
 
     again = subprocess.run([str(ecomgpt), "demo", "--out", str(out)], capture_output=True, text=True)
     assert again.returncode != 0 and "exists; pass --overwrite" in again.stderr
+
+
+def test_overwrite_replaces_only_a_demo_folder(tmp_path, capsys, monkeypatch):
+    from ecomgpt.cli import main
+
+    precious = tmp_path / "mine"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("keep me", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for out in (str(precious), "."):
+        assert main(["demo", "--out", out, "--overwrite"]) == 2
+        assert "is not a folder `ecomgpt demo` wrote" in capsys.readouterr().err
+    assert (precious / "thesis.tex").read_text(encoding="utf-8") == "keep me"

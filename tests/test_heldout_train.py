@@ -171,3 +171,10 @@ def test_upper_bound_loop_trains_evaluates_and_gathers_one_run(tiny_bloom, tmp_p
     # Trained already: a second run only evaluates.
     again = subprocess.run(result.args, capture_output=True, text=True, env=env, timeout=900)
     assert again.returncode == 0 and "already trained" in again.stdout
+
+
+def test_pseudo_label_per_task_zero_is_one_line(raw_fixture_dir, tmp_path, capsys):
+    assert data_main(["pseudo-label", "--raw-dir", str(raw_fixture_dir), "--out", str(tmp_path / "p"), "--model",
+                      "m", "--per-task", "0", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "--per-task 0: give at least 1" in err and err.count("\n") == 1

@@ -428,3 +428,18 @@ def test_mixed_prompt_language(raw_fixture_dir, tmp_path):
     _, rows = make(raw_fixture_dir, tmp_path / "mixed", prompt_lang="mixed", sources=["product_matching_magellan"])
     has_chinese = [any("\u4e00" <= ch <= "\u9fff" for ch in r["prompt"]) for r in rows]
     assert any(has_chinese) and not all(has_chinese)
+
+
+def test_the_guard_names_a_missing_evaluation_file(raw_fixture_dir, eval_dir, tmp_path, capsys):
+    import shutil as _shutil
+
+    from ecomgpt_data.cli import main as data_main
+
+    partial = tmp_path / "eval"
+    _shutil.copytree(eval_dir, partial)
+    missing = next(partial.glob("Lenovo/tasks/*/test.json"))
+    missing.unlink()
+    assert data_main(["build", "--raw-dir", str(raw_fixture_dir), "--eval-dir", str(partial), "--source",
+                      "wands_queries", "--out", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert f"{missing} is missing" in err and err.count("\n") == 1 and not (tmp_path / "out").exists()

@@ -191,6 +191,7 @@ def test_a_limit_run_is_marked_warned_and_kept_out_of_the_plots(tmp_path):
     (b'{"results": []}', "'results' is list, not an object"),
     (b'{"config": {}}', "'results' is missing"),
     (b'{"results": {}, "config": 3}', "'config' is a int"),
+    (b'{"results": {}, "versions": [1]}', "'versions' is a list, not an object"),
     (b'{"results": {"a": "\xff"}}', "not valid UTF-8"),
     (b'{"results": ', "not JSON"),
 ])
