@@ -173,10 +173,14 @@ def run_heldout_train(args: argparse.Namespace) -> int:
             raise BuildError(f"--jsonl {given!r}: expected TASK=FILE")
         jsonl[task] = Path(path)
     summary = heldout_train(args.heldout_dir, args.out, args.per_task, args.seed, jsonl, args.eval_dir, args.overwrite)
-    for name, report in summary["built"].items():
+    kept = [name for name in summary["built"] if name not in summary["written"]]
+    for name in summary["written"]:
+        report = summary["built"][name]
         print(f"wrote {report['folder']}: {report['selected']} instances of {report['records']} {report['source']} "
               f"records; {report['dropped_overlapping_test']} dropped as overlapping the test set"
               + (f" ({report['note']})" if report["note"] else ""))
+    if kept:
+        print(f"kept {len(kept)} task folder(s) an earlier call wrote there: {', '.join(kept)}")
     print(f"no training data for {len(summary['without_data'])} task(s):")
     for name, why in summary["without_data"].items():
         print(f"  {name}: {why}")

@@ -31,6 +31,7 @@ from ecomgpt_core.hashing import seeded_int
 from ecomgpt_data.errors import BuildError
 from ecomgpt_data.guard import MIN_UNITS, normalise, units
 from ecomgpt_data.mixture import COLUMNS, resolve_release, write_mixture
+from ecomgpt_data.outputs import protected_folders, refuse_protected
 from ecomgpt_data.config import MixtureConfig
 
 FOLDER_OF_NAME = {name: folder for folder, name in TASK_NAMES.items()}
@@ -233,6 +234,15 @@ def build_task(name: str, records: list[tuple[str, dict]], source: str, release:
     return rows, report
 
 
+def read_summary(out: Path) -> dict:
+    """The `heldout_train.json` an earlier call wrote into `out`, or {} (none, or unreadable: rewritten)."""
+    try:
+        summary = json.loads((Path(out) / "heldout_train.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return summary if isinstance(summary, dict) and isinstance(summary.get("built"), dict) else {}
+
+
 def heldout_train(heldout_dir: Path | None, out: Path, per_task: int = 800, seed: int = 42,
                   jsonl: dict[str, Path] | None = None, eval_dir: str | None = None, overwrite: bool = False) -> dict:
     """Write `out/<task>/` (a mixture folder) for every held-out task with training data; return the summary."""
@@ -260,6 +270,10 @@ def heldout_train(heldout_dir: Path | None, out: Path, per_task: int = 800, seed
         raise HeldOutDataError(f"no training data in {heldout_dir}: it holds none of ABSA/, Reddit_QA/, MEPAVE/; "
                                "run `ecomgpt-data fetch --heldout`, or pass --jsonl TASK=FILE")
     out = Path(out)
+    protected = protected_folders(None, str(release.root))
+    if heldout_dir is not None:
+        protected[Path(heldout_dir).resolve()] = "the held-out training folder"
+    refuse_protected(out, protected)
     taken = [out / name for name in sorted(inputs) if (out / name).exists()]
     if taken and not overwrite:  # refused before anything is written, not after the first tasks
         raise HeldOutDataError(f"{taken[0]} exists; pass --overwrite to replace the task folders under {out}")
@@ -280,8 +294,13 @@ def heldout_train(heldout_dir: Path | None, out: Path, per_task: int = 800, seed
         write_mixture(rows, manifest, out / name, overwrite=overwrite)
         built[name] = {"folder": str(out / name), **{k: v for k, v in report.items() if k != "dropped_examples"},
                        "note": notes.get(name, "")}
+    # Task folders that an earlier call wrote into the same --out stay listed (a second call adds, never hides).
+    earlier, written = read_summary(out), sorted(built)
+    built = {**{name: report for name, report in earlier.get("built", {}).items()
+                if name not in built and (out / name / "manifest.json").is_file()}, **built}
+    built = dict(sorted(built.items()))
     missing = {name: NO_PUBLIC_DATA.get(name, "no data given (pass --jsonl TASK=FILE)")
                for name in sorted(FOLDER_OF_NAME) if name not in built}
     summary = {"built": built, "without_data": missing}
     write_atomic(out / "heldout_train.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
-    return summary
+    return {**summary, "written": written}

@@ -36,16 +36,24 @@ def protected_folders(raw_dir: str | None, eval_dir: str | None) -> dict[Path, s
     return found
 
 
+def refuse_protected(out: Path, protected: dict[Path, str]) -> None:
+    """Refuse an output that is, contains or lies inside one of the `protected` folders (a new folder under the
+    working directory is fine)."""
+    target = Path(out).resolve()
+    for folder, what in protected.items():
+        folder = folder.resolve()
+        inside = folder in target.parents and what != "the working directory"
+        if target == folder or target in folder.parents or inside:
+            relation = "is" if target == folder else "contains" if target in folder.parents else "lies inside"
+            raise BuildError(f"--out {out} {relation} {what} ({folder}); choose a new folder")
+
+
 def check_output(out: Path, raw_dir: str | None, eval_dir: str | None, replace: bool,
                  is_own: Callable[[Path], bool], tool: str) -> None:
     """Refuse an output that is, contains or lies inside a protected folder, or that exists when `replace` is
     false, or that exists and is not `tool`'s own output (`is_own`)."""
+    refuse_protected(out, protected_folders(raw_dir, eval_dir))
     target = Path(out).resolve()
-    for folder, what in protected_folders(raw_dir, eval_dir).items():
-        inside = folder in target.parents and what != "the working directory"  # a new folder under cwd is fine
-        if target == folder or target in folder.parents or inside:
-            relation = "is" if target == folder else "contains" if target in folder.parents else "lies inside"
-            raise BuildError(f"--out {out} {relation} {what} ({folder}); choose a new folder")
     if target.exists():
         if not replace:
             raise BuildError(f"{out} exists; pass --overwrite to replace it")

@@ -178,3 +178,27 @@ def test_pseudo_label_per_task_zero_is_one_line(raw_fixture_dir, tmp_path, capsy
                       "m", "--per-task", "0", "--dry-run"]) == 2
     err = capsys.readouterr().err
     assert "--per-task 0: give at least 1" in err and err.count("\n") == 1
+
+
+def test_a_second_call_adds_to_the_summary_and_data_folders_are_refused(eval_dir, tmp_path, capsys, monkeypatch):
+    root = write_heldout(tmp_path / "heldout")
+    good = tmp_path / "lenovo.jsonl"
+    good.write_text('{"sentences": "a ThinkPad X1 charger", "spans": [{"term": "ThinkPad X1", "type": "PRODUCT"}]}\n',
+                    encoding="utf-8")
+    out = tmp_path / "data"
+    assert data_main(["heldout-train", "--heldout-dir", str(root), "--out", str(out)]) == 0
+    first = json.loads((out / "heldout_train.json").read_text(encoding="utf-8"))["built"]
+    capsys.readouterr()
+    assert data_main(["heldout-train", "--jsonl", f"ecom_lenovo_ner={good}", "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert [line for line in said.splitlines() if line.startswith("wrote ")] == [
+        f"wrote {out / 'ecom_lenovo_ner'}: 1 instances of 1 lenovo.jsonl records; 0 dropped as overlapping the test set"]
+    assert f"kept {len(first)} task folder(s)" in said
+    second = json.loads((out / "heldout_train.json").read_text(encoding="utf-8"))["built"]
+    assert set(second) == set(first) | {"ecom_lenovo_ner"}
+    monkeypatch.chdir(tmp_path)
+    for bad, what in ((eval_dir, "the evaluation folder"), (root / "ABSA", "the held-out training folder"),
+                      (Path("."), "the working directory"), (tmp_path.parent, "contains")):
+        assert data_main(["heldout-train", "--heldout-dir", str(root), "--out", str(bad)]) == 2, bad
+        err = capsys.readouterr().err
+        assert what in err and "choose a new folder" in err and err.count("\n") == 1
