@@ -99,7 +99,7 @@ class ScriptArguments:
 def load_mixture(path: str):
     """A mixture as a `datasets.Dataset` with `id`, `prompt` and `response` columns (from `response`, or from TRL's
     `completion`)."""
-    from datasets import load_dataset, load_from_disk
+    from datasets import Value, load_dataset, load_from_disk
     from datasets.exceptions import DatasetGenerationError
 
     source = Path(path)
@@ -124,6 +124,13 @@ def load_mixture(path: str):
     missing = {"prompt", "response"} - set(dataset.column_names)
     if missing:
         raise RecipeError(f"--train_file {path}: missing column(s) {sorted(missing)}; it has {dataset.column_names}")
+    for column in ("prompt", "response"):  # a JSON number or boolean (a label "5") is read as its text
+        feature = dataset.features[column]
+        if not isinstance(feature, Value):
+            raise RecipeError(f"--train_file {path}: column {column!r} holds {type(feature).__name__} values, not "
+                              "text; every prompt and response must be a string")
+        if feature.dtype not in ("string", "large_string"):
+            dataset = dataset.cast_column(column, Value("string"))
     if len(dataset) == 0:
         raise RecipeError(f"--train_file {path} holds no instance")
     if "id" not in dataset.column_names:

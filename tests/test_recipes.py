@@ -362,6 +362,7 @@ def test_empty_responses_are_dropped_and_counted(model_dir):
     ("not_json", "not a mixture"),
     ("bad_dtype", "--model_dtype must be float32, bfloat16 or float16, got 'int8'"),
     ("bad_padding", "--pad_to_multiple_of must be a positive number of tokens, got 0"),
+    ("nested_response", "column 'response' holds List values, not text"),
 ])
 def test_bad_inputs_end_in_one_line_before_training(case, message, rows, model_dir, tmp_path, capsys):
     data = subset(rows, tmp_path / "ok.jsonl", 4)
@@ -376,6 +377,9 @@ def test_bad_inputs_end_in_one_line_before_training(case, message, rows, model_d
         extra = ["--model_dtype", "int8"]
     elif case == "bad_padding":
         extra = ["--pad_to_multiple_of", "0"]
+    elif case == "nested_response":
+        data.write_text("".join(json.dumps({"prompt": r["prompt"], "response": [r["response"]]}) + "\n"
+                                for r in rows[:3]), encoding="utf-8")
     else:
         data.write_text("this is not json\n", encoding="utf-8")
     with pytest.raises(SystemExit) as exit_info:
@@ -386,6 +390,15 @@ def test_bad_inputs_end_in_one_line_before_training(case, message, rows, model_d
     errors = [line for line in err.splitlines() if ": error: " in line]
     assert len(errors) == 1 and message in errors[0] and "Traceback" not in err
     assert not (tmp_path / "out" / "model.safetensors").exists()
+
+
+def test_a_numeric_response_is_read_as_its_text(tmp_path):
+    from recipes.sft import load_mixture
+
+    data = tmp_path / "labels.jsonl"
+    data.write_text('{"prompt": "Rate: great", "response": 5}\n{"prompt": "Rate: awful", "response": 1}\n',
+                    encoding="utf-8")
+    assert load_mixture(str(data))["response"] == ["5", "1"]
 
 
 def test_abbreviated_flags_are_refused(rows, model_dir, tmp_path):
