@@ -101,6 +101,23 @@ def _output_path(argv: list[str]) -> str | None:
     return None
 
 
+def _refuse_abbreviations(argv: list[str]) -> None:
+    """lm-eval's parser takes an unambiguous prefix of an option for the option (argparse's allow_abbrev), so
+    `--task ecom_unseen` silently means `--tasks`; this suite asks for the whole name, as the recipes do."""
+    from lm_eval._cli.harness import HarnessCLI
+
+    subcommands = HarnessCLI()._subparsers.choices  # lm-eval's own parsers: the options it knows, per subcommand
+    command = argv[0] if argv and argv[0] in subcommands else "run"
+    options = set(subcommands[command]._option_string_actions)
+    for arg in argv:
+        name = arg.split("=", 1)[0]
+        if name.startswith("--") and name not in options:
+            matches = sorted(option for option in options if option.startswith(name))
+            if matches:
+                raise EcomGPTError(f"{name} is not an option of lm-eval {command}; write the whole name "
+                                   f"({' or '.join(matches)})")
+
+
 def eval_main(argv: list[str] | None = None) -> int:
     """`ecomgpt-eval ...` == `lm_eval ... --include_path <ecom_tasks>`, with the `ecomgpt-openai` model registered
     (its usage file goes beside the results in --output_path)."""
@@ -124,6 +141,7 @@ def eval_main(argv: list[str] | None = None) -> int:
             return 0
         if argv and argv[0] == "ls":
             argv.remove("--all")
+        _refuse_abbreviations(list(argv))
         _check_suite_tasks(list(argv))
         sys.argv = ["ecomgpt-eval", *_with_include_path(list(argv))]
         try:

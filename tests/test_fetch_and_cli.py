@@ -87,3 +87,26 @@ def test_ecomgpt_eval_help_starts_with_this_suite(capsys):
     out = capsys.readouterr().out
     assert out.startswith("ecomgpt-eval: lm-eval with the EcomGPT held-out suite")
     assert out.index("ECOMGPT_EVAL_DIR") < out.index("lm-eval's own options follow")
+
+
+def test_ecomgpt_eval_refuses_an_abbreviated_option(capsys):
+    from ecomgpt.cli import eval_main
+
+    assert eval_main(["--task", "ecom_unseen", "--model", "hf", "--model_args", "pretrained=x"]) == 2
+    err = capsys.readouterr().err
+    assert "--task is not an option of lm-eval run; write the whole name (--tasks)" in err and err.count("\n") == 1
+
+
+def test_ecomgpt_fetch_from_a_local_copy_fills_the_cache(eval_dir, tmp_path, monkeypatch, capsys):
+    from ecomgpt.cli import main
+
+    monkeypatch.delenv("ECOMGPT_EVAL_DIR")
+    monkeypatch.setenv("ECOMGPT_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["fetch", "--from", str(eval_dir)]) == 0
+    assert "every hash checked (imported from" in capsys.readouterr().out
+    assert resolve_eval_dir() == tmp_path / "cache/ecominstruct_eval/eaa846f" and verify_dir(resolve_eval_dir()) == []
+    broken = tmp_path / "broken"
+    shutil.copytree(eval_dir, broken)
+    next(broken.glob("ABSA/tasks/*/test.json")).write_text("{}\n", encoding="utf-8")
+    assert main(["fetch", "--from", str(broken), "--dest", str(tmp_path / "other")]) == 2
+    assert "differ from the release" in capsys.readouterr().err and not (tmp_path / "other").exists()
