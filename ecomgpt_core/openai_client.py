@@ -361,8 +361,9 @@ class ChatRunner:
                           f"{'-' if request.doc_id is None else request.doc_id}: {message}"
                           for kind, (count, request, message) in failures.items())
         total = sum(count for count, _, _ in failures.values())
-        return RequestsFailed(f"{total} of {sent} requests to {self.model} failed after {self.client.max_retries} "
-                              f"retries ({kinds}). {cached}")
+        # "up to": a request abandoned at its deadline (DeadlineExceeded) may have had no retry at all
+        return RequestsFailed(f"{total} of {sent} requests to {self.model} failed, each after up to "
+                              f"{self.client.max_retries} retries within {self.deadline:.0f} s ({kinds}). {cached}")
 
     def outcome_summary(self) -> str | None:
         """One line on answers that are not answers, or None when there were none."""

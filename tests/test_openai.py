@@ -112,8 +112,8 @@ def test_a_request_that_keeps_failing_is_reported_and_the_rest_kept(env, tmp_pat
                             cache_dir=tmp_path)
         server.faults = ("500", None)  # by hash: some requests fail on their first attempt, with no retry left
         requests = [ChatRequest([{"role": "user", "content": f"q{i}"}], 5, ["###"], "t") for i in range(8)]
-        with pytest.raises(RequestsFailed, match=r"of 8 requests to fake-gpt failed after 0 retries .* run the same "
-                                                 r"command again to resume"):
+        with pytest.raises(RequestsFailed, match=r"of 8 requests to fake-gpt failed, each after up to 0 retries "
+                                                 r"within \d+ s .* run the same command again to resume"):
             runner.run(requests)
         kept = len(runner.cache)
         assert 0 < kept < 8 and kept == sum(server.successes.values())
