@@ -10,6 +10,7 @@ Generate -> the span term.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Sequence
 
 from ecom_tasks.release import released_task
@@ -41,7 +42,8 @@ def draw_candidates(labels: Sequence[str], gold: Sequence[str], rng: random.Rand
         return list(labels)
     gold_unique = list(dict.fromkeys(gold))
     distractors = [label for label in labels if label not in set(gold_unique)]
-    candidates = gold_unique + rng.sample(distractors, MAX_CANDIDATES - len(gold_unique))
+    # 50 gold labels or more: all of them, no distractor (never in the release; rng.sample would refuse)
+    candidates = gold_unique + rng.sample(distractors, max(0, MAX_CANDIDATES - len(gold_unique)))
     rng.shuffle(candidates)
     return candidates
 
@@ -63,9 +65,17 @@ def release_candidates(labels: Sequence[str], gold: Sequence[str], folder: str, 
     return candidates
 
 
+PLACEHOLDER = re.compile(r"\{(sentences|label_set)\}")
+
+
 def render_prompt(meta: dict, sentences: str, candidates: list[str]) -> str:
-    template = PROMPT_HEAD.format(defi=meta["defi"]) + meta["test_prompt"]["instruction"]
-    return template.format(sentences=sentences, label_set=meta["label_sep"].join(candidates))
+    """The head with the task's description, then the instruction with `{sentences}` and `{label_set}` filled in
+    one pass. Not str.format: any other brace in an instruction (`{"label": ...}`) stays as written instead of
+    failing, and a placeholder inside the record's text is never filled. The released instructions hold no
+    other brace, so their prompts are what str.format made of them."""
+    values = {"sentences": sentences, "label_set": meta["label_sep"].join(candidates)}
+    return (PROMPT_HEAD.format(defi=meta["defi"])
+            + PLACEHOLDER.sub(lambda match: values[match[1]], meta["test_prompt"]["instruction"]))
 
 
 def ner_target(types: list[str], spans: list[dict]) -> str:

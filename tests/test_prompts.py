@@ -148,3 +148,18 @@ def test_training_and_evaluation_draw_the_same_candidates(docs):
         (example,) = build(training, context)
         assert list(example.candidates) == doc["candidates"]
         assert example.output == doc["target"]
+
+
+def test_sixty_gold_labels_and_braces_in_an_instruction_render_without_error():
+    import random
+
+    from ecom_tasks.prompts import draw_candidates, render_prompt
+
+    labels = [f"label {i}" for i in range(200)]
+    gold = labels[:60]
+    shown = draw_candidates(labels, gold, random.Random(0))
+    assert sorted(shown) == sorted(gold)  # every gold label, no distractor
+    meta = {"defi": "d", "label_sep": ", ",
+            "test_prompt": {"instruction": 'Answer as {"label": ...}. Text: {sentences} Labels: {label_set}'}}
+    prompt = render_prompt(meta, "a {label_set} in the text", ["a", "b"])
+    assert prompt.endswith('Answer as {"label": ...}. Text: a {label_set} in the text Labels: a, b')
