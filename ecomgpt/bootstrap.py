@@ -122,7 +122,9 @@ def paired_intervals(samples_a: dict, samples_b: dict, columns: list[tuple[str, 
         per_task = []
         for task in tasks:
             a, b = samples_a[task], samples_b[task]
-            if [s["doc_id"] for s in a] != [s["doc_id"] for s in b]:
+            # the same document ids are not enough: runs over other data (or another --limit draw) reuse the ids;
+            # lm-eval's doc_hash says the document itself is the same
+            if [(s["doc_id"], s.get("doc_hash")) for s in a] != [(s["doc_id"], s.get("doc_hash")) for s in b]:
                 raise ValueError(f"{task}: the two runs scored different documents; a paired bootstrap needs the same")
             if task not in draws:
                 draws[task] = rng.integers(0, len(a), size=(resamples, len(a)))

@@ -293,6 +293,14 @@ def test_bootstrap_refuses_runs_over_different_documents(tmp_path):
     with pytest.raises(ValueError, match="different documents"):
         paired_intervals(samples_of(a / "a"), samples_of(b / "b"),
                          [("x", ["ecom_multicpr_product_select"], "rouge_l")])
+    # The same ids over other documents (shuffled data): lm-eval's doc_hash tells them apart.
+    c = samples_run(tmp_path / "c", {"ecom_multicpr_product_select": [1.0, 2.0]}, "c")
+    for run, hashes in ((a / "a", ["h0", "h1"]), (c / "c", ["h1", "h0"])):
+        file = next(run.glob("samples_*.jsonl"))
+        rows = [json.loads(line) for line in file.read_text().splitlines()]
+        file.write_text("".join(json.dumps({**r, "doc_hash": h}) + "\n" for r, h in zip(rows, hashes)))
+    with pytest.raises(ValueError, match="different documents"):
+        paired_intervals(samples_of(a / "a"), samples_of(c / "c"), [("x", ["ecom_multicpr_product_select"], "rouge_l")])
 
 
 def test_bootstrap_aggregations_equal_the_tasks_own():
