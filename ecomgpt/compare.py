@@ -63,8 +63,9 @@ def _instruction(prompt: str) -> tuple[str, str]:
     return defi, rest.removeprefix("### Instruction:\n").removesuffix("### Response:").strip()
 
 
-def run_samples(path: Path) -> tuple[str, dict[str, list[dict]], dict[str, float]]:
-    """(label, task -> samples, task -> ROUGE-L) of one lm-eval run folder or results file."""
+def run_samples(path: Path) -> tuple[str, dict[str, list[dict]], dict[str, float], Path]:
+    """(label, task -> samples, task -> ROUGE-L of every task the run scored, results file) of one lm-eval run
+    folder or results file."""
     try:
         run = read_run(Path(path))
     except ResultsError as error:
@@ -73,7 +74,7 @@ def run_samples(path: Path) -> tuple[str, dict[str, list[dict]], dict[str, float
     if not samples:
         raise CompareError(f"{run.results_file}: no samples_*.jsonl beside it; run lm_eval with --log_samples")
     rouge = {task: scores["rouge_l"] for task, scores in run.scores.items() if "rouge_l" in scores}
-    return run.base_label, samples, rouge
+    return run.base_label, samples, {task: rouge.get(task) for task in run.scores}, run.results_file
 
 
 def study_id(items: list[dict]) -> str:
@@ -88,8 +89,15 @@ def prepare(run_a: Path, run_b: Path, out: Path, per_task: int = 100, seed: int 
         raise CompareError(f"{out} exists; pass --overwrite to replace it")
     if out.exists() and not (out / "study.json").is_file():
         raise CompareError(f"--overwrite replaces only a study folder; {out} is not one")
-    label_a, samples_a, rouge_a = run_samples(run_a)
-    label_b, samples_b, rouge_b = run_samples(run_b)
+    label_a, samples_a, rouge_a, file_a = run_samples(run_a)
+    label_b, samples_b, rouge_b, file_b = run_samples(run_b)
+    if file_a.resolve() == file_b.resolve():
+        raise CompareError(f"{run_a} and {run_b} are the same run ({file_a}); compare two different runs")
+    for samples, rouge, file in ((samples_a, rouge_a, file_a), (samples_b, rouge_b, file_b)):
+        lacking = sorted(t for t in set(rouge_a) & set(rouge_b) if t not in samples and t in (tasks or rouge))
+        if lacking:  # scored, but its samples file is gone: never dropped from the study unseen
+            raise CompareError(f"{file}: no samples file beside it for {', '.join(lacking)}, which both runs "
+                               "scored; restore it, or leave the task out with --tasks")
     common = sorted(set(samples_a) & set(samples_b))
     if tasks:
         unknown = [t for t in tasks if t not in common]
@@ -120,8 +128,9 @@ def prepare(run_a: Path, run_b: Path, out: Path, per_task: int = 100, seed: int 
             key[item["id"]] = "A" if a_left else "B"
     sid = study_id(items)
     study = {"study_id": sid, "tasks": common, "items": len(items), "identical_outputs": identical,
-             "per_task": per_task, "seed": seed, "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    secret = {"study_id": sid, "A": {"label": label_a, "path": str(run_a)}, "B": {"label": label_b, "path": str(run_b)},
+             "per_task": per_task, "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    # The seed stays with the key: with it and the public code, anyone could recompute every item's sides.
+    secret = {"study_id": sid, "seed": seed, "A": {"label": label_a, "path": str(run_a)}, "B": {"label": label_b, "path": str(run_b)},
               "left": key, "rouge_l": {t: [rouge_a.get(t), rouge_b.get(t)] for t in common}}
     with published_dir(out, replace=overwrite) as staging:
         (staging / "items.jsonl").write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items),
@@ -479,6 +488,9 @@ def _run(args: argparse.Namespace) -> int:
               f"({study['identical_outputs']} with identical outputs, pre-marked ties); open "
               f"{args.out / 'annotate.html'} in a browser; the A/B key is in {args.out / 'key.json'} (keep it from "
               "annotators)")
+        if study["items"] and study["identical_outputs"] == study["items"]:
+            print("warning: the two runs gave the same output for every item, so every item is a tie; are they "
+                  "the same model?", file=sys.stderr)
     elif args.command == "judge":
         result = judge(args.study, args.model, args.base_url, args.dry_run, num_concurrent=args.num_concurrent,
                        requests_per_minute=args.requests_per_minute, max_retries=args.max_retries,

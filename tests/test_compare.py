@@ -325,3 +325,30 @@ def test_report_out_that_is_a_file_is_one_line(tmp_path, capsys):
     assert compare_main(["report", str(tmp_path), "--out", str(taken)]) == 2
     err = capsys.readouterr().err
     assert "is a file" in err and err.count("\n") == 1 and taken.read_text(encoding="utf-8") == "x"
+
+
+def test_prepare_refuses_the_same_run_twice_and_a_missing_samples_file(runs, tmp_path, capsys):
+    assert compare_main(["prepare", str(runs[0]), str(runs[0]), "--out", str(tmp_path / "same")]) == 2
+    assert "are the same run" in capsys.readouterr().err
+    gone = next(runs[1].glob("samples_*.jsonl"))
+    task = gone.name.removeprefix("samples_").rsplit("_", 1)[0]
+    gone.unlink()
+    assert compare_main(["prepare", str(runs[0]), str(runs[1]), "--out", str(tmp_path / "lacking")]) == 2
+    err = capsys.readouterr().err
+    assert f"no samples file beside it for {task}" in err and "--tasks" in err and err.count("\n") == 1
+    others = ",".join(t for t in TASKS if t != task)
+    assert compare_main(["prepare", str(runs[0]), str(runs[1]), "--out", str(tmp_path / "ok"), "--tasks", others]) == 0
+
+
+def test_the_page_and_the_study_do_not_carry_the_seed(runs, tmp_path):
+    study = prepare(runs, tmp_path / "s", "--per-task", "2", "--seed", "12345")
+    assert "seed" not in json.loads((study / "study.json").read_text())
+    assert "12345" not in (study / "annotate.html").read_text() and "12345" not in (study / "items.jsonl").read_text()
+    assert json.loads((study / "key.json").read_text())["seed"] == 12345
+
+
+def test_identical_outputs_everywhere_are_warned_about(tmp_path, capsys):
+    a = make_run(tmp_path / "runs", "model-one", lambda task, d: f"says {d}")
+    b = make_run(tmp_path / "runs", "model-two", lambda task, d: f"says {d}")
+    prepare((a, b), tmp_path / "s")
+    assert "the same output for every item" in capsys.readouterr().err
