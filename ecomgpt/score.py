@@ -63,6 +63,14 @@ def run_score(out: Path, model: str, model_args: str | None, limit: int | None, 
               allow_fetch: bool, extra: list[str]) -> Path:
     from ecomgpt.results import make_results
 
+    try:  # checked before anything runs: a file in the way, a read-only or virtual file system
+        Path(out).mkdir(parents=True, exist_ok=True)
+        probe = Path(out) / f".write-check-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise EcomGPTError(f"--out {out}: cannot write there ({error.strerror}: {error.filename}); choose another "
+                           "folder (OUT=... for scripts/run.sh)") from None
     root = ready_eval_dir(allow_fetch)
     print(f"evaluation sets: {root}", flush=True)
     gen_kwargs = []

@@ -52,3 +52,17 @@ def test_a_tiny_model_cut_off_while_written_is_made_again(eval_dir, tmp_path, ca
     tiny_model(out, EvalRelease(eval_dir))  # complete: reused as it is
     assert (out / "model.safetensors").stat().st_mtime_ns == made
     assert not list(tmp_path.glob(".tiny-bloom.partial-*"))
+
+
+@pytest.mark.parametrize("where", ["a file in the way", "/proc"])
+def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path, capsys, where):
+    from ecomgpt.cli import main
+
+    if where == "/proc":
+        out = Path("/proc/ecomgpt-score")
+    else:
+        (tmp_path / "runs").write_text("a file, not a folder", encoding="utf-8")
+        out = tmp_path / "runs" / "score"
+    assert main(["score", "--out", str(out), "--no-fetch"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write there" in err and err.count("\n") == 1
