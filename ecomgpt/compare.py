@@ -37,6 +37,8 @@ from ecomgpt_core.hashing import seeded_int
 from ecomgpt_core.openai_client import cost_text
 
 CHOICES = ("left", "right", "tie")
+UNJUDGED = "unjudged"  # a judge's answer that could not be read as a verdict: counted, never scored as a tie
+MAX_UNJUDGED = 0.10  # report refuses a study with more unjudged judgements than this share, unless accepted
 CSV_COLUMNS = ("study_id", "item_id", "annotator", "choice", "note", "seconds")
 JUDGE_PREFIX = "judge:"
 HEAD = re.compile(re.escape(PROMPT_HEAD).replace(r"\{defi\}", "(?P<defi>.*?)"), re.S)
@@ -193,8 +195,10 @@ def read_annotations(path: Path, study: dict, items: list[dict]) -> tuple[str, d
             raise CompareError(f"{where}: unknown item id {row['item_id']!r}")
         if row["item_id"] in choices:
             raise CompareError(f"{where}: item {row['item_id']!r} a second time")
-        if row["choice"] not in CHOICES:
-            raise CompareError(f"{where}: choice {row['choice']!r} is not one of {', '.join(CHOICES)}")
+        judged_by_model = row["annotator"].startswith(JUDGE_PREFIX)
+        if row["choice"] not in CHOICES and not (judged_by_model and row["choice"] == UNJUDGED):
+            raise CompareError(f"{where}: choice {row['choice']!r} is not one of {', '.join(CHOICES)}"
+                               + (f" or {UNJUDGED}" if judged_by_model else ""))
         annotators.add(row["annotator"])
         choices[row["item_id"]] = row["choice"]
     if len(annotators) != 1:
@@ -234,9 +238,24 @@ Answer 2:
 Which answer is better, judged against the task and the reference? Reply with one word: 1, 2 or tie."""
 
 
+VERBOSE_VERDICT = re.compile(r"\b(?:answer|output|response)\s*#?\s*([12])\b")
+
+
 def parse_verdict(answer: str) -> str | None:
-    match = re.match(r"\s*\W*(1|2|tie)\b", answer.lower())
-    return match[1] if match else None
+    """"1", "2" or "tie" from a judge's answer; None when it cannot be read as one. Beside the bare word asked for,
+    the common verbose forms whose meaning is unambiguous: "Answer 1 is better", "Output 2", "It's a tie". An
+    answer that names both ("Answer 1 is better than answer 2") is not guessed at: None, counted as unjudged."""
+    text = answer.lower().strip()
+    match = re.match(r"\W*(1|2|tie)\b", text)
+    if match:
+        return match[1]
+    named = set(VERBOSE_VERDICT.findall(text))
+    tie = re.search(r"\b(?:tie|equally good|equal)\b", text) is not None
+    if len(named) == 1 and not tie:
+        return named.pop()
+    if tie and not named:
+        return "tie"
+    return None
 
 
 def judge(folder: Path, model: str, base_url: str | None = None, dry_run: bool = False, **runner_options) -> dict:
@@ -260,11 +279,15 @@ def judge(folder: Path, model: str, base_url: str | None = None, dry_run: bool =
     rows, flipped, unparsable = [], 0, 0
     verdicts = {}
     for item in asked:
-        first, second = parse_verdict(next(answers)), parse_verdict(next(answers))
+        raw = (next(answers), next(answers))
+        first, second = parse_verdict(raw[0]), parse_verdict(raw[1])
         unparsable += (first is None) + (second is None)
         # The second request shows the outputs swapped: its "1" is the right-hand output.
         second = {"1": "2", "2": "1"}.get(second, second)
-        if first is not None and first == second and first != "tie":
+        if first is None or second is None:
+            shown = " / ".join(repr(r[:60]) for r, v in zip(raw, (first, second)) if v is None)
+            verdicts[item["id"]] = (UNJUDGED, f"unparsable answer: {shown}")
+        elif first == second and first != "tie":
             verdicts[item["id"]] = ("left" if first == "1" else "right", "the same in both orders")
         else:
             flipped += first != second
@@ -298,6 +321,8 @@ def outcomes_for_a(choices: dict[str, str], left: dict[str, str]) -> dict[str, s
     """item id -> "win" / "tie" / "lose" for model A."""
     out = {}
     for item_id, choice in choices.items():
+        if choice == UNJUDGED:
+            continue  # no verdict: left out of win / tie / lose, counted by tally
         if choice == "tie":
             out[item_id] = "tie"
         else:
@@ -307,11 +332,12 @@ def outcomes_for_a(choices: dict[str, str], left: dict[str, str]) -> dict[str, s
 
 
 def tally(outcomes: list[dict[str, str]], ids: list[str]) -> dict:
-    counts = Counter(o[i] for o in outcomes for i in ids)
+    counts = Counter(o[i] for o in outcomes for i in ids if i in o)
     n = sum(counts.values())
     wins_or_ties = counts["win"] + counts["tie"]
     low, high = wilson(wins_or_ties, n)
     return {"win": counts["win"], "tie": counts["tie"], "lose": counts["lose"], "n": n,
+            "unjudged": sum(i not in o for o in outcomes for i in ids),
             "win_or_tie": wins_or_ties / n if n else float("nan"), "wilson_low": low, "wilson_high": high}
 
 
@@ -319,6 +345,7 @@ def agreement(choices: list[dict[str, str]], ids: list[str]) -> float | None:
     """Cohen's κ for two annotators, Fleiss' κ for more, over `ids` (None when undefined)."""
     import numpy as np
 
+    ids = [i for i in ids if all(c[i] != UNJUDGED for c in choices)]  # items every annotator gave a verdict on
     if len(choices) < 2 or not ids:
         return None
     if len(choices) == 2:
@@ -377,7 +404,7 @@ def figure3(rows: list[tuple[str, dict]], label_a: str, label_b: str):
     return figure
 
 
-def report(folder: Path, annotation_files: list[Path], out: Path) -> dict:
+def report(folder: Path, annotation_files: list[Path], out: Path, accept_unjudged: bool = False) -> dict:
     if Path(out).exists() and not Path(out).is_dir():
         raise CompareError(f"--out {out} is a file; give a folder for report.md, report.json and figure3.png")
     study, items, key = read_study(folder)
@@ -402,6 +429,11 @@ def report(folder: Path, annotation_files: list[Path], out: Path) -> dict:
     outcomes = [outcomes_for_a(c, key["left"]) for c in primary.values()]
     tasks = {task: tally(outcomes, ids) for task, ids in by_task.items()}
     overall = tally(outcomes, all_ids)
+    total = overall["n"] + overall["unjudged"]
+    if total and overall["unjudged"] / total > MAX_UNJUDGED and not accept_unjudged:
+        raise CompareError(f"{overall['unjudged']} of {total} judgements ({overall['unjudged'] / total:.0%}) could not "
+                           f"be read as a verdict (more than {MAX_UNJUDGED:.0%}); the notes in the judge's CSV show "
+                           "its answers. Use another judge, or pass --accept-unjudged to report the rest")
     differences = {t: (a - b if a is not None and b is not None else None) for t, (a, b) in key["rouge_l"].items()}
     correlation = pearson([tasks[t]["win_or_tie"] for t in tasks], [differences.get(t) for t in tasks])
     kappa = {"overall": agreement(list(humans.values()), all_ids),
@@ -428,13 +460,17 @@ def report_markdown(r: dict) -> str:
     lines = [f"# Head to head: A = {r['A']}, B = {r['B']}", "",
              f"Study {r['study_id']}; scored by {r['scored_by']} ({', '.join(r['annotators'])}); "
              f"{r['identical_outputs']} items had identical outputs (pre-marked ties).", "",
-             "| task | A wins | tie | A loses | n | win-or-tie rate | 95% Wilson interval | ROUGE-L A − B |",
-             "|---|---:|---:|---:|---:|---:|---|---:|"]
+             "| task | A wins | tie | A loses | n | unjudged | win-or-tie rate | 95% Wilson interval | ROUGE-L A − B |",
+             "|---|---:|---:|---:|---:|---:|---:|---|---:|"]
     for name, t in [*r["tasks"].items(), ("**overall**", r["overall"])]:
         diff = r["rouge_l_difference"].get(name)
-        lines.append(f"| {name} | {t['win']} | {t['tie']} | {t['lose']} | {t['n']} | {_fmt(t['win_or_tie'])} | "
+        lines.append(f"| {name} | {t['win']} | {t['tie']} | {t['lose']} | {t['n']} | {t['unjudged']} | "
+                     f"{_fmt(t['win_or_tie'])} | "
                      f"[{_fmt(t['wilson_low'])}, {_fmt(t['wilson_high'])}] | {_fmt(diff, 1) if diff is not None else ''} |")
     agreement_ = r["agreement"]
+    if r["overall"]["unjudged"]:
+        lines += ["", f"{r['overall']['unjudged']} judgements could not be read as a verdict (unjudged): left out of "
+                      "win / tie / lose and of n."]
     lines += ["", f"Pearson correlation of the per-task win-or-tie rate with the ROUGE-L difference: "
                   f"{_fmt(r['pearson_win_or_tie_vs_rouge_l_difference'])} (the paper reports 0.2).", ""]
     if agreement_["kind"]:
@@ -475,6 +511,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("annotations", nargs="*", type=Path, help="CSVs from the page or the judge (default: the "
                                                              "study folder's annotations_*.csv)")
     r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--accept-unjudged", action="store_true",
+                   help=f"report even when more than {MAX_UNJUDGED:.0%} of a judge's answers could not be read")
     return parser
 
 
@@ -505,7 +543,7 @@ def _run(args: argparse.Namespace) -> int:
                   f"{result['order_dependent']} order-dependent (ties), {result['unparsable']} unparsable answers; "
                   f"{result['calls']} calls, {result['cached']} cached; usage in {result['usage']}")
     else:
-        result = report(args.study, args.annotations, args.out)
+        result = report(args.study, args.annotations, args.out, args.accept_unjudged)
         print(report_markdown(result))
         print(f"wrote {args.out}/report.md, report.json and figure3.png")
     return 0

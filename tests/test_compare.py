@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -352,3 +353,43 @@ def test_identical_outputs_everywhere_are_warned_about(tmp_path, capsys):
     b = make_run(tmp_path / "runs", "model-two", lambda task, d: f"says {d}")
     prepare((a, b), tmp_path / "s")
     assert "the same output for every item" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("answer", "verdict"), [
+    ("1", "1"), ("2.", "2"), ("Tie", "tie"), ("Answer 1 is better", "1"), ("Output 2", "2"),
+    ("It's a tie.", "tie"), ("answer #2 is more accurate", "2"), ("Answer 1 is better than answer 2", None),
+    ("Both are fine", None), ("I cannot judge this.", None), ("Answer 1 and answer 2 tie", None), ("", None),
+])
+def test_parse_verdict_reads_the_common_verbose_forms(answer, verdict):
+    from ecomgpt.compare import parse_verdict
+
+    assert parse_verdict(answer) == verdict
+
+
+def test_a_judge_that_cannot_judge_is_counted_not_tied(runs, tmp_path, capsys, monkeypatch):
+    from openai_server import FakeOpenAI
+
+    study = prepare(runs, tmp_path / "s", "--per-task", "4")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+
+    def answer(messages):  # readable for the Reddit items only: 3 of the 9 judged items
+        return "1" if "redditqa" in messages[-1]["content"].lower() or "extract qa" in messages[-1]["content"] \
+            else "As an AI, I would rather not say."
+
+    with FakeOpenAI(faults=(None,), answer=answer) as server:
+        assert compare_main(["judge", str(study), "--model", "j", "--base_url", server.base_url,
+                             "--cache-dir", str(tmp_path / "cache")]) == 0
+    said = capsys.readouterr().out
+    unparsable = int(re.search(r"(\d+) unparsable answers", said)[1])
+    rows = list(csv.DictReader((study / "annotations_judge_j.csv").open(encoding="utf-8")))
+    unjudged = [r for r in rows if r["choice"] == "unjudged"]
+    assert unparsable == 2 * len(unjudged) and unjudged and all("unparsable answer" in r["note"] for r in unjudged)
+    # More than 10% unjudged: the report refuses in one line, unless accepted; then they are counted apart.
+    assert compare_main(["report", str(study), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert f"{len(unjudged)} of 12 judgements" in err and "--accept-unjudged" in err and err.count("\n") == 1
+    assert compare_main(["report", str(study), "--out", str(tmp_path / "r"), "--accept-unjudged"]) == 0
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert report["overall"]["unjudged"] == len(unjudged) and report["overall"]["n"] == 12 - len(unjudged)
+    assert report["overall"]["win"] + report["overall"]["tie"] + report["overall"]["lose"] == 12 - len(unjudged)
+    assert "could not be read as a verdict (unjudged)" in (tmp_path / "r" / "report.md").read_text()
