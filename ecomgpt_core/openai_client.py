@@ -18,6 +18,7 @@ import json
 import os
 import re
 import sqlite3
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -92,16 +93,29 @@ class AnswerCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, model TEXT, request TEXT, "
-                             "answer TEXT, prompt_tokens INTEGER, completion_tokens INTEGER, finish_reason TEXT)")
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(answers)")}
-            if "finish_reason" not in columns:  # a cache written before finish reasons were kept
-                self._db.execute("ALTER TABLE answers ADD COLUMN finish_reason TEXT")
+            self._open()
         except sqlite3.DatabaseError as error:
-            raise CacheError(f"{self.path}: not a usable answer cache ({error}). Move it aside or delete it "
-                             "(its answers are then requested, and paid for, again), or pass another cache_dir") from None
+            # A damaged cache (a disk fault, a copy cut short) is kept aside, never deleted (its answers were paid
+            # for), and a new one started, so that no later run fails on it; said in one line.
+            aside = self.path.with_name(f"{self.path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            try:
+                self._db.close()
+                self.path.rename(aside)
+                self._open()
+            except (OSError, sqlite3.DatabaseError) as again:
+                raise CacheError(f"{self.path}: not a usable answer cache ({error}), and it could not be moved "
+                                 f"aside ({again}); move it yourself, or pass another cache_dir") from None
+            print(f"warning: {self.path} was not a usable answer cache ({error}); kept as {aside.name}, and a new "
+                  "cache started (its answers are requested again)", file=sys.stderr)
+
+    def _open(self) -> None:
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, model TEXT, request TEXT, "
+                         "answer TEXT, prompt_tokens INTEGER, completion_tokens INTEGER, finish_reason TEXT)")
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(answers)")}
+        if "finish_reason" not in columns:  # a cache written before finish reasons were kept
+            self._db.execute("ALTER TABLE answers ADD COLUMN finish_reason TEXT")
 
     def get(self, key: str) -> tuple[str, int, int, str] | None:
         with self._lock:

@@ -13,7 +13,6 @@ from openai_server import FakeOpenAI
 
 from ecomgpt_core.openai_client import (
     AuthenticationFailed,
-    CacheError,
     ChatRequest,
     ChatRunner,
     RequestsFailed,
@@ -165,7 +164,13 @@ def test_lm_eval_outputs_are_rewritten_without_secrets(tmp_path):
     assert samples.stat().st_mtime_ns == before  # untouched when there is nothing to redact
 
 
-def test_a_corrupt_cache_file_is_named(tmp_path):
-    (tmp_path / "answers.sqlite").write_bytes(b"this is not a database" * 100)
-    with pytest.raises(CacheError, match=r"answers\.sqlite: not a usable answer cache .* Move it aside"):
-        ChatRunner("m", "http://127.0.0.1:9/v1", cache_dir=tmp_path)
+def test_a_corrupt_cache_file_is_kept_aside_named_and_replaced(tmp_path, capsys):
+    damaged = b"this is not a database" * 100
+    (tmp_path / "answers.sqlite").write_bytes(damaged)
+    runner = ChatRunner("m", "http://127.0.0.1:9/v1", cache_dir=tmp_path)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "answers.sqlite was not a usable answer cache" in err and "kept as" in err
+    [aside] = tmp_path.glob("answers.sqlite.damaged-*")
+    assert aside.read_bytes() == damaged and len(runner.cache) == 0  # nothing paid for is deleted
+    ChatRunner("m", "http://127.0.0.1:9/v1", cache_dir=tmp_path)  # the new cache opens quietly
+    assert capsys.readouterr().err == ""
