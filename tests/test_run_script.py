@@ -66,3 +66,27 @@ def test_an_output_folder_that_cannot_be_written_is_one_line(tmp_path, capsys, w
     assert main(["score", "--out", str(out), "--no-fetch"]) == 2
     err = capsys.readouterr().err
     assert "cannot write there" in err and err.count("\n") == 1
+
+
+def test_a_damaged_environment_is_set_up_again(tmp_path):
+    """ensure_env.sh (sourced by run.sh and test.sh) reinstalls when .venv cannot import the project; here with a
+    stand-in python that fails the import and a stand-in install.sh, so no package is installed."""
+    (tmp_path / "scripts").mkdir()
+    shutil.copy2(REPO / "scripts/ensure_env.sh", tmp_path / "scripts/ensure_env.sh")
+    shutil.copy2(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    (tmp_path / "scripts/install.sh").write_text("echo INSTALL RAN\n", encoding="utf-8")
+    (tmp_path / ".venv/bin").mkdir(parents=True)
+    python = tmp_path / ".venv/bin/python"
+    digest = subprocess.run(["sha256sum", "pyproject.toml"], cwd=tmp_path, capture_output=True, text=True)
+    (tmp_path / f".venv/.ecomgpt-installed-{digest.stdout[:16]}").touch()
+
+    def ensure(importable: bool) -> subprocess.CompletedProcess:
+        python.write_text("#!/bin/sh\n" + ("exit 0\n" if importable else
+                          "echo \"ModuleNotFoundError: No module named 'jieba'\" >&2\nexit 1\n"), encoding="utf-8")
+        python.chmod(0o755)
+        return subprocess.run(["bash", "-c", "source scripts/ensure_env.sh"], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60)
+
+    damaged = ensure(importable=False)
+    assert "INSTALL RAN" in damaged.stdout and "No module named 'jieba'" in damaged.stderr
+    assert "INSTALL RAN" not in ensure(importable=True).stdout  # a sound environment is left alone
