@@ -92,16 +92,22 @@ class EvalRelease:
         for task in sorted(released_tasks().values(), key=lambda t: t.relative_dir):
             yield task.relative_dir, self.root / task.relative_dir / "test.json"
 
-    def texts(self) -> Iterator[str]:
-        """Every record text of every released evaluation set: what the held-out guard keeps out of training."""
+    def all_records(self) -> Iterator[tuple[str, dict]]:
+        """(folder name, record) of every record of all 13 released folders, listed or not, in a fixed order."""
         for relative, path in self.test_files():
             if not path.is_file():
                 raise EvalDataError(f"{path} is missing: the evaluation folder {self.root} has no {relative}/test.json; "
                                     f"restore it, or {FETCH_HINT}.")
+            folder = relative.rsplit("/", 1)[-1]
             with path.open(encoding="utf-8") as handle:
                 for line in handle:
                     if line.strip():
-                        yield json.loads(line)["sentences"]
+                        yield folder, json.loads(line)
+
+    def texts(self) -> Iterator[str]:
+        """Every record text (`sentences`) of every released evaluation set."""
+        for _, record in self.all_records():
+            yield record["sentences"]
 
     def fingerprint(self) -> str:
         """SHA-256 over the test files the held-out guard reads (a missing one counts as such)."""

@@ -149,7 +149,9 @@ def run_build(args: argparse.Namespace) -> int:
         checked = sum(r.get("guard_checked_records", 0) for r in manifest["sources"].values())
         print(f"  held-out guard: {checked:,} records checked (those with an instance that could be selected), "
               f"{sum(rules.values())} dropped (" + ", ".join(f"{r} {n}" for r, n in rules.items())
-              + f"); {guard['held_out_texts']} held-out texts guarded"
+              + f"); {guard['held_out_texts']} held-out texts guarded, with "
+              + f"{sum(guard['parts_guarded_by']['part'].values()):,} titles and other parts inside them and "
+              + f"{sum(guard['parts_guarded_by']['answer'].values()):,} gold answers"
               + (f", {guard['unguarded']} unguardable (no letter or digit; listed in manifest.json)"
                  if guard["unguarded"] else "") + "; dropped pairs in manifest.json")
     print("  instances: {generated:,} generated, {filtered:,} filtered out, {dup:,} duplicates, {guard:,} that could "

@@ -17,6 +17,14 @@ surprise", "清新的印花" - a fresh print), i.e. containment would drop unrel
 Chinese product title (`层次分明的撞色连衣裙`, 10 units) is as specific as a long English sentence, so it guards by
 containment. A held-out text with no letter or digit at all cannot be matched; such texts are counted and
 listed (`unguarded`), never silently ignored.
+
+What is guarded of a held-out record (`held_out_parts`): its `sentences`; the parts a training text could copy
+on their own, which sit inside longer combined texts where no 32-character piece of the whole matches them
+(the titles and attribute strings of `Item 1: … Item 2: …`, `Title: …, Attritute: …` and `title<TAB>attributes`,
+the `Query:` and `Doc:` / candidate documents of Multi_CPR, the context and question of Reddit_QA); and the gold
+answers (the targets of Generate, the spans of Extract, Condition_Extract and NER) of at least `min_units` units.
+A shorter gold answer ("Toshiba", "圆领", "two years") is the kind of generic value a training record may well
+hold by itself, so it is not guarded; such answers are counted (`answers_too_short`).
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ecom_tasks.data import EvalRelease
@@ -56,38 +64,89 @@ def _name_key(name: str) -> str:
     return normalise(name)
 
 
+PART_KINDS = ("sentences", "part", "answer")
+ITEM_SPLIT = re.compile(r"\nItem \d+: ")
+ITEM_TITLE = re.compile(r"^(?:Item \d+: |Title: )?(?P<title>.*?)(?:, (?:Attritute: )?|\t)(?P<attributes>.*)$", re.S)
+
+
+def held_out_parts(record: dict) -> Iterator[tuple[str, str]]:
+    """(kind, text) of what the guard keeps out of training from one released record: "sentences", its
+    structural "part"s, its gold "answer"s (see the module docstring). Parts repeat across records (a title in
+    several pairs); the guard counts each distinct text once."""
+    sentences = record["sentences"]
+    yield "sentences", sentences
+    if sentences.startswith("Context: ") and "\nQuestion: " in sentences:  # Reddit_QA
+        context, question = sentences.removeprefix("Context: ").rsplit("\nQuestion: ", 1)
+        yield from (("part", context), ("part", question))
+    elif sentences.startswith("Query: "):  # Multi_CPR: the query, then one document or a candidate list
+        query, _, documents = sentences.removeprefix("Query: ").partition("\n")
+        yield "part", query
+        if documents.startswith("Doc: "):
+            yield "part", documents.removeprefix("Doc: ")
+        elif documents.startswith("Candidate Document: "):
+            for document in documents.removeprefix("Candidate Document: ").removesuffix(".").split(", "):
+                yield "part", document
+    elif sentences.startswith(("Item 1: ", "Title: ")) or "\t" in sentences:  # OpenBG_Align items
+        for item in ITEM_SPLIT.split(sentences):
+            match = ITEM_TITLE.match(item.rstrip(","))
+            if match:
+                yield from (("part", match["title"]), ("part", match["attributes"]))
+    for span in record.get("spans") or []:
+        if isinstance(span, dict) and isinstance(span.get("term"), str) and span["term"].strip():
+            yield "answer", span["term"]
+
+
 class HeldOutGuard:
-    def __init__(self, held_out_texts: Iterable[str], ngram: int = NGRAM, min_units: int = MIN_UNITS):
+    def __init__(self, held_out_texts: Iterable[str | tuple[str, str]], ngram: int = NGRAM,
+                 min_units: int = MIN_UNITS):
+        """`held_out_texts`: texts, or (kind, text) pairs as `held_out_parts` gives them."""
         if not 0 < min_units <= ngram:
             raise ValueError("need 0 < min_units <= ngram")
         self.ngram, self.min_units = ngram, min_units
         self._grams: dict[str, str] = {}  # a 32-character piece -> the held-out text it comes from
         self._contained: dict[str, dict[str, str]] = {}  # first min_units characters -> {key: held-out text}
         self._equal: dict[str, str] = {}  # normalised short text -> the held-out text
-        self.texts = 0
+        self.texts = 0  # the records' own texts ("sentences")
         self.guarded = dict.fromkeys(RULES, 0)
+        self.parts = {kind: dict.fromkeys(RULES, 0) for kind in PART_KINDS}  # distinct texts per kind and rule
+        self.answers_too_short = 0
         self.unguarded: list[str] = []
+        seen: set[tuple[str, str]] = set()
         # Attribute names, product titles and labels recur across a source's records: remember recent answers.
         self._match_cached = functools.lru_cache(maxsize=1 << 16)(self._match)
-        for text in held_out_texts:
+        for given in held_out_texts:
+            kind, text = given if isinstance(given, tuple) else ("sentences", given)
             key = normalise(text)
-            self.texts += 1
+            if kind == "sentences":
+                self.texts += 1
+            elif (kind, key) in seen:
+                continue
+            seen.add((kind, key))
             if not key:
-                self.unguarded.append(text)
-            elif len(key) >= ngram:
-                self.guarded["ngram"] += 1
+                if kind == "sentences":
+                    self.unguarded.append(text)
+                continue
+            if len(key) >= ngram:
+                rule = "ngram"
                 self._grams.update((key[i:i + ngram], text) for i in range(len(key) - ngram + 1))
             elif units(text) >= min_units:  # then len(key) >= min_units: every unit has a character
-                self.guarded["containment"] += 1
-                self._contained.setdefault(key[:min_units], {})[key] = text
+                rule = "containment"
+                self._contained.setdefault(key[:min_units], {}).setdefault(key, text)
+            elif kind == "answer":
+                self.answers_too_short += 1
+                continue
             else:
-                self.guarded["equality"] += 1
-                self._equal[key] = text
+                rule = "equality"
+                self._equal.setdefault(key, text)
+            self.parts[kind][rule] += 1
+            if kind == "sentences":
+                self.guarded[rule] += 1
 
     @classmethod
     def from_release(cls, release: EvalRelease, **kwargs) -> HeldOutGuard:
-        """Every record text of every released evaluation set (all 13 folders, listed or not)."""
-        return cls(release.texts(), **kwargs)
+        """Every record of every released evaluation set (all 13 folders, listed or not): its text, its structural
+        parts and its gold answers (`held_out_parts`)."""
+        return cls((part for _, record in release.all_records() for part in held_out_parts(record)), **kwargs)
 
     def match(self, text: str) -> tuple[str, str] | None:
         """(the rule, the held-out text) when `text` must not be trained on, else None."""
@@ -112,7 +171,9 @@ class HeldOutGuard:
         return None
 
     def summary(self) -> dict:
-        return {"held_out_texts": self.texts, "guarded_by": dict(self.guarded), "unguarded": len(self.unguarded),
+        return {"held_out_texts": self.texts, "guarded_by": dict(self.guarded),
+                "parts_guarded_by": {kind: dict(rules) for kind, rules in self.parts.items()},
+                "answers_too_short": self.answers_too_short, "unguarded": len(self.unguarded),
                 "unguarded_texts": self.unguarded[:50], "ngram": self.ngram, "min_units": self.min_units}
 
 
