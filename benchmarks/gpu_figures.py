@@ -401,7 +401,7 @@ def main() -> None:
             value = work()
             log(f"{label}: {json.dumps(value, default=str)}")
             return value
-        except Exception as error:  # one failed measurement must not lose the others
+        except Exception as error:  # noqa: BLE001 - one failed measurement must not lose the others
             traceback.print_exc()
             figures["errors"].append(f"{label}: {type(error).__name__}: {error}"[:2000])
             release_memory()

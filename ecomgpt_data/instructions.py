@@ -276,10 +276,7 @@ def make_instruction(*, family: str, paradigm: str, description: tuple[str, str]
                      with_constraint: bool = True) -> Instruction:
     """The instruction for one example; `lang` is the prompt language ("en" or "zh")."""
     desc = description[0] if lang == "en" or not description[1] else description[1]
-    if narrow:
-        prompt = NARROW_PROMPTS[paradigm][lang]
-    else:
-        prompt = rng.choice(PROMPTS[family][lang]).format(description=desc)
+    prompt = NARROW_PROMPTS[paradigm][lang] if narrow else rng.choice(PROMPTS[family][lang]).format(description=desc)
     multi = ANSWER_SEP in output and paradigm == "CLS"
     constraint = CONSTRAINTS[constraint_key(family, paradigm, multi)][lang] if with_constraint else ""
     return Instruction(desc, prompt, input, candidates, constraint, output, lang)

@@ -20,6 +20,13 @@ def test_import_floors_are_kept():
     assert "0 broken" in result.stdout
 
 
+def test_ruff_is_clean():
+    """ruff with the rules in pyproject.toml ([tool.ruff.lint]), over the whole tree."""
+    ruff = Path(sys.executable).with_name("ruff")
+    result = subprocess.run([str(ruff), "check", "--no-cache", "."], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
 def test_no_import_cycles_between_modules():
     graph = grimp.build_graph(*PACKAGES)
     cycles = []

@@ -65,9 +65,8 @@ def test_overwrite_replaces_only_a_mixture_and_refuses_before_building(raw_fixtu
 
 def test_a_second_build_into_the_same_output_fails_at_once(raw_fixture_dir, tmp_path):
     out = tmp_path / "mix"
-    with exclusive_lock(out):  # as a first build holds it
-        with pytest.raises(BuildError, match="another build is writing"):
-            make(raw_fixture_dir, out)
+    with exclusive_lock(out), pytest.raises(BuildError, match="another build is writing"):  # as a first build holds it
+        make(raw_fixture_dir, out)
     make(raw_fixture_dir, out)  # released with the holder
 
 

@@ -86,7 +86,7 @@ def test_short_parts_are_guarded_by_equality_and_short_answers_counted(release, 
 def test_a_held_out_title_planted_as_a_query_is_dropped_from_the_build(raw_fixture_dir, release, tmp_path):
     """The issue's reproduction: a held-out OpenBG title of 31 characters or fewer appended as a WANDS query."""
     title = next(t for f, r in release.all_records() if "item_align" in f
-                 for k, t in held_out_parts(r) if k == "part" and 6 <= units(t) and len(normalise(t)) <= 31)
+                 for k, t in held_out_parts(r) if k == "part" and units(t) >= 6 and len(normalise(t)) <= 31)
     raw = tmp_path / "raw"
     shutil.copytree(raw_fixture_dir, raw)
     with (raw / "wands_queries/query.csv").open("a", encoding="utf-8") as handle:
