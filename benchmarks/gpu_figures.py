@@ -76,8 +76,9 @@ def prepare(out: Path, mixture: Path, instances: int, seed: int) -> None:
     import shutil
 
     from ecomgpt.tiny_bloom import train_tokenizer
+    from ecomgpt_data.mixture_folder import read_rows
 
-    rows = [json.loads(line) for line in (mixture / "mixture.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = read_rows(mixture)
     out.mkdir(parents=True, exist_ok=True)
     train_tokenizer([r["prompt"] + "\n" + r["response"] for r in rows], vocab_size=32000).save_pretrained(out / "tokenizer")
     sample = random.Random(seed).sample(rows, min(instances, len(rows)))

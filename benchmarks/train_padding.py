@@ -13,7 +13,6 @@ it splits text into more tokens than BLOOM's 250k vocabulary, so sequences are l
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -88,12 +87,13 @@ def main() -> None:
     from ecomgpt.tiny_bloom import make_tiny_bloom
     from ecomgpt_data.config import MixtureConfig
     from ecomgpt_data.mixture import build
+    from ecomgpt_data.mixture_folder import read_rows
     from recipes.sft import tokenize_mixture
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         build(MixtureConfig(per_task=args.per_task).validate(), tmp / "mix", progress=False)
-        rows = [json.loads(line) for line in (tmp / "mix" / "mixture.jsonl").read_text(encoding="utf-8").splitlines()]
+        rows = read_rows(tmp / "mix")
         texts = [r["prompt"] + "\n" + r["response"] for r in rows]
         model_dir = make_tiny_bloom(tmp / "tiny", texts, vocab_size=8000)
         tokenizer = AutoTokenizer.from_pretrained(args.tokenizer or model_dir)

@@ -102,6 +102,7 @@ def run_demo(out: Path, raw_dir: str | None = None, sources: list[str] | None = 
     from ecomgpt.tiny_bloom import make_tiny_bloom
     from ecomgpt_data.config import MixtureConfig
     from ecomgpt_data.mixture import build
+    from ecomgpt_data.mixture_folder import read_rows
     from recipes import bloomz_560m
 
     sources, tasks = list(sources or DEMO_SOURCES), list(tasks or DEMO_TASKS)
@@ -127,7 +128,7 @@ def run_demo(out: Path, raw_dir: str | None = None, sources: list[str] | None = 
     print(f"      {manifest['totals']['selected']} instances from {len(manifest['tasks'])} tasks -> {mixture}")
 
     _stage(2, "making a tiny random BLOOM-architecture model with a tokenizer trained on the mixture")
-    rows = [json.loads(line) for line in (mixture / "mixture.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = read_rows(mixture)
     untrained = make_tiny_bloom(out / "model-untrained", [r["prompt"] + "\n" + r["response"] for r in rows],
                                 vocab_size=2000, hidden_size=64)
     print(f"      -> {untrained}")

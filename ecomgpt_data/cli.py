@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -213,17 +212,9 @@ def stats_table(rows: list[dict]) -> str:
 
 
 def run_stats(path: Path) -> int:
-    file = path / "mixture.jsonl" if path.is_dir() else path
-    if not file.is_file():
-        raise BuildError(f"{file}: no such file; pass a folder written by `ecomgpt-data build` or its mixture.jsonl")
-    rows = []
-    with file.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as error:
-                raise BuildError(f"{file}:{number}: not JSON ({error.msg})") from None
-    print(stats_table(rows))
+    from ecomgpt_data.mixture_folder import read_rows
+
+    print(stats_table(read_rows(path)))
     return 0
 
 

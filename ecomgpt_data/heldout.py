@@ -30,7 +30,8 @@ from ecomgpt_core.locations import HELDOUT_DIR_VAR, DataKind, DataLocationError,
 from ecomgpt_core.hashing import seeded_int
 from ecomgpt_data.errors import BuildError
 from ecomgpt_data.guard import MIN_UNITS, normalise, units
-from ecomgpt_data.mixture import COLUMNS, resolve_release, write_mixture
+from ecomgpt_data.mixture import resolve_release
+from ecomgpt_data.mixture_folder import COLUMNS, write_mixture
 from ecomgpt_data.outputs import protected_folders, refuse_protected
 from ecomgpt_data.config import MixtureConfig
 

@@ -31,6 +31,7 @@ from ecom_tasks.data import EvalDataError, EvalRelease
 from ecomgpt_data.atomic_tasks import BuildContext, Example, TaskSpec
 from ecomgpt_data.config import MixtureConfig
 from ecomgpt_data import outputs, raw, selection_log
+from ecomgpt_data.mixture_folder import COLUMNS, is_mixture_folder, write_mixture
 from ecomgpt_data.errors import BuildError
 from ecomgpt_data.filters import QualityFilter, RuleFilter, hf_quality_filter
 from ecomgpt_data.guard import RULES, HeldOutGuard, check_source_identity
@@ -39,13 +40,12 @@ from ecomgpt_data.pseudo import pseudo_sources
 from ecomgpt_data.records import Malformed, RawDataError, Record, Skipped
 from ecomgpt_data.sampling import BoundedSample
 from ecomgpt_data.selection_log import SourceLog
-from ecomgpt_core.files import exclusive_lock, lock_path, published_dir
+from ecomgpt_core.files import exclusive_lock, lock_path
 from ecomgpt_core.hashing import seeded_int
 from ecomgpt_data.sources import Source, load_sources
 from ecomgpt_data.sources.jsonl import jsonl_source
 
 POOL_SIZE = 64  # earlier records of a source kept for negatives and distractors
-COLUMNS = ("id", "task", "source", "paradigm", "lang", "cot", "strategy", "prompt", "response")
 logger = logging.getLogger("ecomgpt_data")
 MALFORMED_SHOWN = 20
 GUARD_EXAMPLES = 30  # dropped (training text, held-out text) pairs kept in the manifest
@@ -575,70 +575,9 @@ class MixtureBuilder:
         }
 
 
-def is_mixture_folder(path: Path) -> bool:
-    """Whether `path` holds an `ecomgpt-data build` output (its manifest names the mixture's columns)."""
-    manifest = outputs.read_manifest(path)
-    return manifest.get("columns") == list(COLUMNS) and "task_order" in manifest
-
-
 def check_output(out: Path, config: MixtureConfig, overwrite: bool) -> None:
     """A build's output check (see `ecomgpt_data.outputs.check_output`)."""
     outputs.check_output(out, config.raw_dir, config.eval_dir, overwrite, is_mixture_folder, "ecomgpt-data build")
-
-
-DATASET_COLUMNS = (*COLUMNS[:-1], "completion")
-DATASET_CARD = """---
-configs:
-- config_name: default
-  data_files:
-  - split: train
-    path: dataset/*.arrow
----
-# An EcomGPT-style instruction mixture (written by `ecomgpt-data build`)
-
-- `mixture.jsonl`: one instance a line, columns `id, task, source, paradigm, lang, cot, strategy, prompt, response`.
-- `dataset/`: the same instances for `datasets` and TRL, with TRL's prompt-completion columns: `prompt`, and
-  `completion` = "\\n" + `response` (the separator the recipes and the evaluation prompts use).
-  `datasets.load_from_disk("OUT/dataset")` or `datasets.load_dataset("OUT", split="train")`.
-- `manifest.json`: the configuration, the per-source and per-task counts, the held-out guard's report.
-"""
-
-
-def dataset_row(row: dict) -> dict:
-    """A mixture row in the `datasets` folder's columns (TRL's prompt-completion format)."""
-    return {**{key: row[key] for key in COLUMNS[:-1]}, "completion": RESPONSE_SEPARATOR + row["response"]}
-
-
-def write_mixture(rows: list[dict], manifest: dict, out: Path, overwrite: bool = False) -> Path:
-    """Write mixture.jsonl, the `datasets` folder, its card and manifest.json into a staging folder beside `out`, then
-    move it into place, so `out` is at every instant the old complete output, the new one, or absent."""
-    import datasets
-    from datasets import Dataset, Features, Value
-
-    out = Path(out)
-    if out.exists() and not (overwrite and is_mixture_folder(out)):
-        raise BuildError(f"{out} exists; pass --overwrite to replace it" if not overwrite else
-                         f"--overwrite replaces only a folder written by `ecomgpt-data build`; {out} is not one")
-    with published_dir(out, replace=overwrite) as staging:
-        with (staging / "mixture.jsonl").open("w", encoding="utf-8", newline="\n") as handle:
-            for row in rows:
-                handle.write(json.dumps({key: row[key] for key in COLUMNS}, ensure_ascii=False) + "\n")
-        # The `datasets` folder speaks TRL's prompt-completion format, so that `SFTTrainer` trains on it as it is
-        # (`load_from_disk(OUT/dataset)` or `load_dataset(OUT)`): the completion is what the recipe trains on,
-        # the separator and the response (mixture.jsonl keeps `response`, without the separator).
-        features = Features({key: Value("string") for key in DATASET_COLUMNS})
-        dataset = Dataset.from_list([dataset_row(row) for row in rows], features=features)
-        was_disabled = datasets.are_progress_bars_disabled()
-        datasets.disable_progress_bars()  # a bar for a sub-second save is noise (and in a log, three lines)
-        try:
-            dataset.save_to_disk(str(staging / "dataset"))
-        finally:
-            if not was_disabled:
-                datasets.enable_progress_bars()
-        (staging / "README.md").write_text(DATASET_CARD, encoding="utf-8")
-        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
-                                               encoding="utf-8")
-    return out
 
 
 def build(config: MixtureConfig, out: Path, overwrite: bool = False, quality_filter: QualityFilter | None = None,

@@ -39,6 +39,7 @@ from transformers import (
 
 from ecomgpt_core.errors import EXIT_USER_ERROR, EcomGPTError
 from ecomgpt_data.instructions import RESPONSE_SEPARATOR
+from ecomgpt_data.mixture_folder import dataset_dir, response_of
 
 logger = logging.getLogger("recipes.sft")
 IGNORE_INDEX = -100
@@ -103,8 +104,7 @@ def load_mixture(path: str):
     from datasets.exceptions import DatasetGenerationError
 
     source = Path(path)
-    if source.is_dir() and (source / "dataset").is_dir():  # an `ecomgpt-data build` folder
-        source = source / "dataset"
+    source = dataset_dir(source) or source  # an `ecomgpt-data build` folder: its `datasets` copy
     if not source.exists():
         raise RecipeError(f"--train_file {path}: no such file or folder")
     if source.is_file() and source.stat().st_size == 0:
@@ -119,7 +119,7 @@ def load_mixture(path: str):
     if "response" not in dataset.column_names and "completion" in dataset.column_names:
         # TRL's prompt-completion columns (an `ecomgpt-data build` folder's `dataset/`): the completion is the
         # separator and the response
-        dataset = dataset.map(lambda row: {"response": row["completion"].removeprefix(RESPONSE_SEPARATOR)},
+        dataset = dataset.map(lambda row: {"response": response_of(row["completion"])},
                               remove_columns=["completion"], keep_in_memory=True)
     missing = {"prompt", "response"} - set(dataset.column_names)
     if missing:
