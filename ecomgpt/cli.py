@@ -13,6 +13,7 @@ from ecom_tasks.data import EvalDataError
 from ecomgpt_core.errors import EcomGPTError, run_command
 from ecomgpt_core.files import write_atomic
 from ecomgpt_core.openai_client import redact
+from ecomgpt_core.options import add_per_task
 
 LM_EVAL_SUBCOMMANDS = ("run", "ls", "validate")
 EVAL_HELP = """ecomgpt-eval: lm-eval with the EcomGPT held-out suite on its include path.
@@ -234,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
                            "product_matching_magellan, ecd_ecommerce_dialogue_sample, semeval_absa_laptops)")
     demo.add_argument("--task", dest="tasks", action="append", default=[],
                       help="evaluate on these tasks (repeatable; default: the four matching / topic tasks)")
-    demo.add_argument("--per-task", type=int, default=64, help="instances per training task (default 64)")
+    add_per_task(demo, 64, "instances per training task")
     demo.add_argument("--steps", type=int, default=150, help="fine-tuning steps (default 150)")
     demo.add_argument("--limit", type=int, default=24, help="records per evaluation task (default 24)")
     demo.add_argument("--max-gen-toks", type=int, default=8, help="(default 8)")

@@ -33,6 +33,7 @@ from ecomgpt.bootstrap import read_samples
 from ecomgpt.results import ResultsError, read_run, save_figure
 from ecomgpt_core.errors import EcomGPTError, run_command
 from ecomgpt_core.files import published_dir, write_atomic
+from ecomgpt_core.options import add_per_task, add_runner_options, add_seed, runner_options
 from ecomgpt_core.hashing import seeded_int
 from ecomgpt_core.openai_client import cost_text
 
@@ -491,8 +492,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_a", type=Path, help="an lm-eval output folder (or results file) made with --log_samples")
     p.add_argument("run_b", type=Path)
     p.add_argument("--out", type=Path, required=True, help="the study folder")
-    p.add_argument("--per-task", type=int, default=100, help="items per task (paper: 100)")
-    p.add_argument("--seed", type=int, default=0)
+    add_per_task(p, 100, "items per task (paper: 100)")
+    add_seed(p, 0, "the seed of the draw and of each item's sides")
     p.add_argument("--tasks", default="", help="comma-separated tasks (default: every task both runs scored)")
     p.add_argument("--overwrite", action="store_true")
     j = commands.add_parser("judge", help="an LLM judge, both orders per item, same CSV as a person's")
@@ -500,12 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     j.add_argument("--model", required=True)
     j.add_argument("--base_url", "--base-url", dest="base_url", help="an OpenAI-compatible server (default: OpenAI)")
     j.add_argument("--dry-run", action="store_true", help="print the number of calls and the estimated cost")
-    j.add_argument("--num-concurrent", type=int, default=4)
-    j.add_argument("--requests-per-minute", type=float)
-    j.add_argument("--max-retries", type=int, default=6)
-    j.add_argument("--timeout", type=float, default=60.0)
-    j.add_argument("--cache-dir", help="answer cache (default: the per-user ecomgpt cache)")
-    j.add_argument("--price-table", help="JSON {model: [prompt, completion]} US$ per 1M tokens")
+    add_runner_options(j)
     r = commands.add_parser("report", help="win / tie / lose, Figure 3, correlation and agreement")
     r.add_argument("study", type=Path)
     r.add_argument("annotations", nargs="*", type=Path, help="CSVs from the page or the judge (default: the "
@@ -518,8 +514,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "prepare":
-        if args.per_task < 1:
-            raise CompareError(f"--per-task must be at least 1, got {args.per_task}")
         study = prepare(args.run_a, args.run_b, args.out, args.per_task, args.seed,
                         [t.strip() for t in args.tasks.split(",") if t.strip()], args.overwrite)
         print(f"wrote {args.out}: {study['items']} items from {len(study['tasks'])} tasks "
@@ -530,9 +524,7 @@ def _run(args: argparse.Namespace) -> int:
             print("warning: the two runs gave the same output for every item, so every item is a tie; are they "
                   "the same model?", file=sys.stderr)
     elif args.command == "judge":
-        result = judge(args.study, args.model, args.base_url, args.dry_run, num_concurrent=args.num_concurrent,
-                       requests_per_minute=args.requests_per_minute, max_retries=args.max_retries,
-                       timeout=args.timeout, cache_dir=args.cache_dir, price_table=args.price_table)
+        result = judge(args.study, args.model, args.base_url, args.dry_run, **runner_options(args))
         if args.dry_run:
                 print(f"dry run: {result['calls']} calls for {result['items'] - result['identical']} items (two orders "
                   f"each; {result['identical']} identical pairs need none; cached answers are free), about "

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ecomgpt_core.errors import run_command
 from ecomgpt_core.openai_client import cost_text
+from ecomgpt_core.options import add_per_task, add_runner_options, add_seed
 from ecomgpt_data.config import add_build_options, load_config
 from ecomgpt_data.errors import BuildError
 from ecomgpt_data.mixture import build
@@ -49,16 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--raw-dir", dest="raw_dir", help="raw data folder (default: $ECOMGPT_RAW_DIR, else the fetched copy)")
     p.add_argument("--base-url", dest="base_url", help="an OpenAI-compatible server (default: OpenAI)")
     p.add_argument("--task", dest="tasks", action="append", default=[], help="only these pseudo tasks (repeatable)")
-    p.add_argument("--per-task", dest="per_task", type=int, default=100, help="records labelled per task")
-    p.add_argument("--seed", type=int, default=42)
+    add_per_task(p, 100, "records labelled per task")
+    add_seed(p)
     p.add_argument("--dry-run", dest="dry_run", action="store_true", help="print the calls and cost, spend nothing")
-    p.add_argument("--num-concurrent", dest="num_concurrent", type=int, default=4)
-    p.add_argument("--requests-per-minute", dest="requests_per_minute", type=float)
-    p.add_argument("--tokens-per-minute", dest="tokens_per_minute", type=float)
-    p.add_argument("--max-retries", dest="max_retries", type=int, default=6)
-    p.add_argument("--timeout", type=float, default=60.0)
-    p.add_argument("--cache-dir", dest="cache_dir", help="answer cache (default: the per-user ecomgpt cache)")
-    p.add_argument("--price-table", dest="price_table", help="JSON {model: [prompt, completion]} US$ per 1M tokens")
+    add_runner_options(p)
 
     h = commands.add_parser("heldout-train", help="the SFT upper bound's data: per held-out task, its own training "
                                                   "split as that task's evaluation prompts (never for the mixture)")
@@ -68,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a task's training records in the released format (JSON Lines of `sentences` + `labels` / "
                         "`spans`, as in its test.json); TASK is the eval task (ecom_lenovo_ner) or its folder name")
     h.add_argument("--out", required=True, type=Path, help="writes OUT/<task>/ per task, and OUT/heldout_train.json")
-    h.add_argument("--per-task", dest="per_task", type=int, default=800, help="training instances per task (paper: 800)")
-    h.add_argument("--seed", type=int, default=42)
+    add_per_task(h, 800, "training instances per task (paper: 800)")
+    add_seed(h)
     h.add_argument("--eval-dir", dest="eval_dir", help="the evaluation sets (default $ECOMGPT_EVAL_DIR, then the fetched copy)")
     h.add_argument("--overwrite", action="store_true", help="replace task folders written before")
 

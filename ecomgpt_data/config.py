@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from ecomgpt_core.options import DEFAULT_SEED
 from ecomgpt_data.atomic_tasks import PARADIGMS
 from ecomgpt_data.errors import ConfigError
 from ecomgpt_data.filters import DEFAULT_MAX_CHARS
@@ -38,7 +39,7 @@ class MixtureConfig:
                                  "puts in the cache)", metavar="DIR")
     eval_dir: str | None = option(None, "where the held-out sets are for the guard (default $ECOMGPT_EVAL_DIR, "
                                         "then the fetched copy)", metavar="DIR")
-    seed: int = option(42, "the seed of task order, sampling, paraphrase choice and recombination", metavar="S")
+    seed: int = option(DEFAULT_SEED, "the seed of task order, sampling, paraphrase choice and recombination", metavar="S")
     per_task: int = option(800, "at most N instances per task; a smaller N gives a subset of a larger one",
                            metavar="N")
     num_tasks: int | None = option(None, "the first K tasks of one fixed seeded task order (so K tasks ⊂ K+1 "

@@ -173,11 +173,21 @@ def test_upper_bound_loop_trains_evaluates_and_gathers_one_run(tiny_bloom, tmp_p
     assert again.returncode == 0 and "already trained" in again.stdout
 
 
-def test_pseudo_label_per_task_zero_is_one_line(raw_fixture_dir, tmp_path, capsys):
-    assert data_main(["pseudo-label", "--raw-dir", str(raw_fixture_dir), "--out", str(tmp_path / "p"), "--model",
-                      "m", "--per-task", "0", "--dry-run"]) == 2
-    err = capsys.readouterr().err
-    assert "--per-task 0: give at least 1" in err and err.count("\n") == 1
+@pytest.mark.parametrize("command", [["pseudo-label", "--model", "m", "--dry-run"], ["heldout-train"]])
+def test_per_task_zero_is_refused_alike_everywhere(raw_fixture_dir, tmp_path, capsys, command):
+    """--per-task is declared once (ecomgpt_core.options) with one check for every command."""
+    with pytest.raises(SystemExit) as exit_info:
+        data_main([*command, "--out", str(tmp_path / "p"), "--per-task", "0"])
+    assert exit_info.value.code == 2
+    assert "argument --per-task: must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_pseudo_label_per_task_zero_from_python_is_one_line(raw_fixture_dir, tmp_path):
+    from ecomgpt_data.errors import BuildError
+    from ecomgpt_data.pseudo import pseudo_label
+
+    with pytest.raises(BuildError, match="--per-task 0: give at least 1"):
+        pseudo_label(tmp_path / "p", "m", str(raw_fixture_dir), per_task=0, dry_run=True)
 
 
 def test_a_second_call_adds_to_the_summary_and_data_folders_are_refused(eval_dir, tmp_path, capsys, monkeypatch):
