@@ -13,7 +13,7 @@ import random
 import re
 from collections.abc import Sequence
 
-from ecom_tasks.release import released_task
+from ecom_tasks.release import Profile, released_task
 from ecomgpt_core.hashing import seeded_int
 
 PROMPT_HEAD = (
@@ -85,14 +85,14 @@ def ner_target(types: list[str], spans: list[dict]) -> str:
     return "\n".join(f"{t}: {ANSWER_SEP.join(terms_by_type.get(t, [NO_ENTITY]))}" for t in types)
 
 
-def build_doc(folder: str, meta: dict, record: dict, index: int, profile: str = "default") -> dict:
+def build_doc(folder: str, meta: dict, record: dict, index: int, profile: Profile | str = Profile.DEFAULT) -> dict:
     """One lm-eval doc: the record's prompt, target and the candidates shown, with its line position. The
     `release` profile differs only in the CLS candidates (`release_candidates`)."""
     task = released_task(folder)
     candidates: list[str] = []
     if task.task_type == "CLS":
         gold = record["labels"][meta["label_key"]]
-        draw = release_candidates if profile == "release" else cls_candidates
+        draw = release_candidates if Profile(profile) is Profile.RELEASE else cls_candidates
         candidates = draw(label_list(meta), gold, folder, index)
         target = ANSWER_SEP.join(gold)
     elif task.task_type == "NER":

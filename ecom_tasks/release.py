@@ -7,6 +7,7 @@ from the folder names (`<LANG>-<Dataset>-<TaskType>-<name>`), so the YAMLs only 
 
 from __future__ import annotations
 
+import enum
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -19,6 +20,38 @@ NOT_IN_OFFICIAL_LIST = "ZH-Multi_CPR-CLS-query_item_matching"
 
 # The three unseen *tasks* of the paper's Table 4; the other official folders are unseen *datasets*.
 RELEASE_SUFFIX = "_release"  # the release profile's task and group names: <default name> + this
+
+
+class Profile(str, enum.Enum):
+    """How a task is scored: `default` (this suite's metrics) or `release` (as the released script scores). One
+    typed value from the command line to the tables; the task name carries it as RELEASE_SUFFIX and the task
+    YAML's `metadata.profile` as its value, and `of_task` / `task` / `base` convert."""
+
+    DEFAULT = "default"
+    RELEASE = "release"
+
+    def __str__(self) -> str:  # "release", in labels and messages, on every Python
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+    @property
+    def suffix(self) -> str:
+        return RELEASE_SUFFIX if self is Profile.RELEASE else ""
+
+    def task(self, name: str) -> str:
+        """The task (or group) name of `name` under this profile."""
+        return name + self.suffix
+
+    @staticmethod
+    def of_task(name: str) -> Profile:
+        return Profile.RELEASE if name.endswith(RELEASE_SUFFIX) else Profile.DEFAULT
+
+    @staticmethod
+    def base(name: str) -> str:
+        """The default profile's name of a task or group name of either profile."""
+        return name.removesuffix(RELEASE_SUFFIX)
 
 UNSEEN_TASKS = (
     "ZH-OpenBG_Align-CLS-item_align",

@@ -12,7 +12,7 @@ import datasets
 from ecom_tasks import metrics, release_metrics
 from ecom_tasks.data import EvalDataError, gold_outside_labels, read_meta, read_records
 from ecom_tasks.prompts import build_doc
-from ecom_tasks.release import released_task
+from ecom_tasks.release import Profile, released_task
 
 logger = logging.getLogger("ecom_tasks")
 
@@ -29,7 +29,7 @@ class _OurCustomDatasetHint(logging.Filter):
 logging.getLogger("lm_eval.api.task").addFilter(_OurCustomDatasetHint())
 
 
-def build_docs(ecomgpt_task: str, profile: str = "default") -> list[dict]:
+def build_docs(ecomgpt_task: str, profile: Profile | str = Profile.DEFAULT) -> list[dict]:
     """All docs of one released folder, doc i = line i + 1 of its test.json. Gold labels outside the task's
     label list are counted and reported in one warning naming the lines."""
     meta = read_meta(ecomgpt_task)
@@ -43,7 +43,7 @@ def build_docs(ecomgpt_task: str, profile: str = "default") -> list[dict]:
     return [build_doc(ecomgpt_task, meta, record, i, profile) for i, record in enumerate(records)]
 
 
-def load_docs(ecomgpt_task: str, profile: str = "default", **_other_metadata) -> datasets.DatasetDict:
+def load_docs(ecomgpt_task: str, profile: Profile | str = Profile.DEFAULT, **_other_metadata) -> datasets.DatasetDict:
     """lm-eval `custom_dataset`: called with the task's metadata (and any --metadata / model args); the
     metadata's `profile` is `default` or `release`.
 

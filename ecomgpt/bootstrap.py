@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ecom_tasks import metrics
-from ecom_tasks.release import RELEASE_SUFFIX
+from ecom_tasks.release import Profile
 
 
 
@@ -101,7 +101,7 @@ def read_samples(results_file: Path) -> dict[str, list[dict]]:
     stamp = results_file.name.removeprefix("results_").removesuffix(".json")
     samples = {}
     for file in results_file.parent.glob(f"samples_*_{stamp}.jsonl"):
-        task = file.name.removeprefix("samples_").removesuffix(f"_{stamp}.jsonl").removesuffix(RELEASE_SUFFIX)
+        task = Profile.base(file.name.removeprefix("samples_").removesuffix(f"_{stamp}.jsonl"))
         rows = [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
         samples[task] = sorted(rows, key=lambda row: row["doc_id"])
     return samples

@@ -22,7 +22,7 @@ from importlib import resources
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ecom_tasks.release import RELEASE_SUFFIX, TASK_NAMES, UNSEEN_TASKS, released_tasks
+from ecom_tasks.release import TASK_NAMES, UNSEEN_TASKS, Profile, released_tasks
 from ecomgpt_core.errors import EcomGPTError, run_command
 from ecomgpt_core.files import write_atomic
 
@@ -74,14 +74,14 @@ class Run:
     warnings: list[str] = field(default_factory=list)
     base_label: str = ""  # the label without the "(limit N)" mark
     limit: float | None = None  # lm-eval's --limit, when the run used one
-    profile: str = "default"  # "default" (ecom_unseen) or "release" (ecom_unseen_release)
+    profile: Profile = Profile.DEFAULT  # ecom_unseen or ecom_unseen_release
     versions: dict[str, str] = field(default_factory=dict)  # task -> its metadata.version
     results_file: Path | None = None  # the lm-eval results file read (its samples lie beside it)
 
 
-def expected_metrics(task: str, profile: str = "default") -> tuple[str, ...]:
+def expected_metrics(task: str, profile: Profile = Profile.DEFAULT) -> tuple[str, ...]:
     """The metrics a task reports: all three in the release profile, F1 only on CLS / NER tasks otherwise."""
-    return METRICS if profile == "release" or TASKS[task].paradigm in ("cls", "ner") else ("rouge_l",)
+    return METRICS if profile is Profile.RELEASE or TASKS[task].paradigm in ("cls", "ner") else ("rouge_l",)
 
 
 def _default_label(data: dict, path: Path) -> str:
@@ -156,15 +156,15 @@ def read_results(files: list[Path], path: Path) -> Run:
     if run.limit is not None:
         run.warnings.append(f"{run.label}: scored with --limit {limit:g} ({newest}), not on all 500 records of each "
                             "task; its numbers cannot be put beside the paper's, and it is left out of the plots")
-    profiles = {("release" if t.endswith(RELEASE_SUFFIX) else "default") for t in data["results"]
-                 if t.removesuffix(RELEASE_SUFFIX) in TASKS}
+    ours = sorted(t for t in data["results"] if Profile.base(t) in TASKS)
+    profiles = {Profile.of_task(t) for t in ours}
     if len(profiles) > 1:
-        raise ResultsError(f"{newest}: the run mixes the default and the release profile ({', '.join(sorted(t for t in data['results'] if t.removesuffix(RELEASE_SUFFIX) in TASKS))[:300]}); "
+        raise ResultsError(f"{newest}: the run mixes the default and the release profile ({', '.join(ours)[:300]}); "
                            "score each profile in its own run")
-    run.profile = profiles.pop() if profiles else "default"
+    run.profile = profiles.pop() if profiles else Profile.DEFAULT
     versions = data.get("versions") or {}
     for task, values in data["results"].items():
-        name = task.removesuffix(RELEASE_SUFFIX)
+        name = Profile.base(task)
         if name in TASKS and isinstance(values, dict):
             run.versions[name] = str(versions.get(task, "?"))
             task = name
@@ -203,7 +203,7 @@ def group_mean(run: Run, tasks, metric: str) -> float | None:
     return mean(score(run, t, metric) for t in tasks if metric in expected_metrics(t, run.profile))
 
 
-def table4_columns(profile: str) -> list[tuple[str, list[str], str]]:
+def table4_columns(profile: Profile) -> list[tuple[str, list[str], str]]:
     """(heading, its tasks, metric) of each Table 4 column, for the paired bootstrap."""
     columns = [(f"Unseen Dataset {METRIC_NAMES[m]}", [t for t in UNSEEN_DATASET if m in expected_metrics(t, profile)], m)
                for m in METRICS]
@@ -284,7 +284,7 @@ class Table:
 
 
 def build_tables(runs: list[Run]) -> list[Table]:
-    comparable = bool(runs) and all(run.profile == "release" for run in runs)
+    comparable = bool(runs) and all(run.profile is Profile.RELEASE for run in runs)
 
     def paper(row: dict) -> str:  # paper rows are comparable only with release-profile runs
         return f"paper, reported ({row['setting']})" + ("" if comparable else "; other metric definitions")
@@ -299,7 +299,7 @@ def build_tables(runs: list[Run]) -> list[Table]:
     task_names = OFFICIAL + [t for t in TASKS if t not in OFFICIAL and any(t in r.scores for r in runs)]
     tasks = Table("tasks", "Every task and metric", ["task", "metric"] + [r.label for r in runs],
                   [[t, METRIC_NAMES[m], *[score(r, t, m) for r in runs]] for t in task_names
-                   for m in (METRICS if any(r.profile == "release" for r in runs) else expected_metrics(t))])
+                   for m in (METRICS if any(r.profile is Profile.RELEASE for r in runs) else expected_metrics(t))])
 
     paradigm = Table("paradigm", "ROUGE-L by paradigm over the unseen datasets (Table 9 layout)",
                      ["model", "source"] + PARADIGM_COLUMNS, [[r.label, "this run", *paradigm_values(r)] for r in runs])
@@ -456,7 +456,7 @@ def make_results(run_dirs: list[Path], out: Path, labels: list[str] | None = Non
     else:
         warnings.append("no plot: every run used --limit (pass --plot-limited to plot them anyway)")
     summary = (["# Paired bootstrap (95%)", ""] + [f"- {line}" for line in intervals] + [""] if intervals else []) + [
-        "# Results", "", RELEASE_NOTE if all(r.profile == "release" for r in runs) else METRIC_NOTE, ""]
+        "# Results", "", RELEASE_NOTE if all(r.profile is Profile.RELEASE for r in runs) else METRIC_NOTE, ""]
     if warnings:
         summary += ["**Warnings**", ""] + [f"- {w}" for w in warnings] + [""]
     summary += [f"### {t.title}\n\n{markdown(t)}\n" for t in tables]

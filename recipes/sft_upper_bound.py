@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from ecom_tasks import TASKS_DIR
-from ecom_tasks.release import RELEASE_SUFFIX, TASK_NAMES
+from ecom_tasks.release import TASK_NAMES, Profile
 from ecomgpt_core.errors import EcomGPTError, run_command
 from ecomgpt_core.files import write_atomic
 
@@ -76,7 +76,7 @@ def merged_results(per_task: dict[str, dict], limit: float | None) -> dict:
     results, versions, configs = {}, {}, {}
     for task, data in per_task.items():
         for name, values in data["results"].items():
-            if name.removesuffix(RELEASE_SUFFIX) == task:
+            if Profile.base(name) == task:
                 results[name] = values
                 versions[name] = (data.get("versions") or {}).get(name)
                 configs[name] = (data.get("configs") or {}).get(name)
@@ -98,7 +98,7 @@ def parse(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--tasks", default="", help="comma-separated task names (default: every folder under --data)")
     parser.add_argument("--accelerate-config", help="an accelerate config file (recipes/accelerate_configs/...)")
     parser.add_argument("--num-processes", type=int, default=1)
-    parser.add_argument("--profile", choices=("release", "default"), default="release",
+    parser.add_argument("--profile", type=Profile, choices=list(Profile), default=Profile.RELEASE,
                         help="score with the release profile (beside the paper's numbers) or the default one")
     parser.add_argument("--limit", type=float, help="lm-eval --limit (a smoke run; not comparable with the paper)")
     parser.add_argument("--device", default=None, help="lm-eval device (default: cuda when available, else cpu)")
@@ -129,7 +129,7 @@ def upper_bound(args: argparse.Namespace, extra: list[str]) -> Path:
             if args.model_name_or_path:
                 command += ["--model_name_or_path", args.model_name_or_path]
             run(command, f"task {number} of {len(tasks)}: training {task}")
-        name = task + (RELEASE_SUFFIX if args.profile == "release" else "")
+        name = args.profile.task(task)
         evaluation = args.out / "eval" / task
         command = [sys.executable, "-m", "lm_eval", "--include_path", str(TASKS_DIR), "--tasks", name, "--model", "hf",
                    "--model_args", f"pretrained={model},dtype={dtype}", "--device", device,
