@@ -110,3 +110,19 @@ def test_ecomgpt_fetch_from_a_local_copy_fills_the_cache(eval_dir, tmp_path, mon
     next(broken.glob("ABSA/tasks/*/test.json")).write_text("{}\n", encoding="utf-8")
     assert main(["fetch", "--from", str(broken), "--dest", str(tmp_path / "other")]) == 2
     assert "differ from the release" in capsys.readouterr().err and not (tmp_path / "other").exists()
+
+
+def test_a_malformed_test_file_is_named_before_any_model_loads(eval_dir, tmp_path, monkeypatch, capsys):
+    from ecomgpt.cli import eval_main
+
+    copy = tmp_path / "eval"
+    shutil.copytree(eval_dir, copy)
+    bad = next(copy.glob("Reddit_QA/tasks/*/test.json"))
+    lines = bad.read_text(encoding="utf-8").split("\n")
+    lines[41] = lines[41][:-5]  # a cut line
+    bad.write_text("\n".join(lines), encoding="utf-8")
+    monkeypatch.setenv("ECOMGPT_EVAL_DIR", str(copy))
+    # pretrained= names no model: had the data not been checked first, loading it would be the error
+    assert eval_main(["--tasks", "ecom_unseen", "--model", "hf", "--model_args", "pretrained=/nonexistent"]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:42: malformed JSON" in err and "nonexistent" not in err

@@ -149,6 +149,17 @@ def test_secrets_are_redacted_from_errors_and_usage(tmp_path):
     assert "hunter2" not in usage and "alice:***@" in usage
 
 
+@pytest.mark.parametrize("userinfo", [":hunter2@", "alice:hunter2@", "hunter2@"])
+def test_every_form_of_userinfo_stays_out_of_the_usage_file(tmp_path, userinfo):
+    with FakeOpenAI(faults=(None,)) as server:
+        runner = ChatRunner("m", server.base_url.replace("http://", "http://" + userinfo), cache_dir=tmp_path,
+                            max_retries=0)
+        runner.run(requests(1))
+        runner.write_usage(tmp_path / "usage.json")
+    assert "hunter2" not in (tmp_path / "usage.json").read_text()
+    assert "hunter2" not in "".join(p.read_text(errors="replace") for p in tmp_path.iterdir() if p.suffix == ".json")
+
+
 def test_lm_eval_outputs_are_rewritten_without_secrets(tmp_path):
     from ecomgpt.cli import _redact_outputs
 
