@@ -86,7 +86,7 @@ def fetch_folders(registry: dict[str, dict], dest: Path, base_url: str | None = 
                 jobs.append((folder, source, name, entry, target))
     total = sum(entry.get("upstream", entry)["size"] for *_, entry, _ in jobs)
     with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"{label}: {len(jobs)} files",
-              disable=not progress, dynamic_ncols=True) as bar:
+              disable=not progress or not jobs, dynamic_ncols=True) as bar:
         for folder, source, name, entry, target in jobs:
             upstream = entry.get("upstream", entry)
             url = file_url(base, source["repository"], source["commit"], entry["upstream_path"])
