@@ -22,9 +22,13 @@ What is guarded of a held-out record (`held_out_parts`): its `sentences`; the pa
 on their own, which sit inside longer combined texts where no 32-character piece of the whole matches them
 (the titles and attribute strings of `Item 1: … Item 2: …`, `Title: …, Attritute: …` and `title<TAB>attributes`,
 the `Query:` and `Doc:` / candidate documents of Multi_CPR, the context and question of Reddit_QA); and the gold
-answers (the targets of Generate, the spans of Extract, Condition_Extract and NER) of at least `min_units` units.
-A shorter gold answer ("Toshiba", "圆领", "two years") is the kind of generic value a training record may well
-hold by itself, so it is not guarded; such answers are counted (`answers_too_short`).
+answers (the targets of Generate, the spans of Extract, Condition_Extract and NER). Parts and answers shorter
+than 32 characters need `PART_MIN_UNITS` (8) units for containment, not 6: phrases of 6-7 units such as
+`撞色字母印花` (a contrast letter print, a MEPAVE value) or `可折叠旅行包` (a foldable travel bag, a Multi_CPR
+query) are what product texts say freely, and with 6 they dropped four shipped records that copy nothing.
+A shorter part is guarded by equality; a shorter gold answer ("Toshiba", "圆领", "two years") is the kind of
+generic value a training record may well hold by itself, so it is not guarded, only counted
+(`answers_too_short`).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from ecomgpt_data.errors import HeldOutSourceError
 
 NGRAM = 32
 MIN_UNITS = 6
+PART_MIN_UNITS = 8
 HELD_OUT_DATASETS = tuple(sorted({task.dataset for task in released_tasks().values()}))
 RULES = ("equality", "containment", "ngram")
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
@@ -129,8 +134,8 @@ class HeldOutGuard:
             if len(key) >= ngram:
                 rule = "ngram"
                 self._grams.update((key[i:i + ngram], text) for i in range(len(key) - ngram + 1))
-            elif units(text) >= min_units:  # then len(key) >= min_units: every unit has a character
-                rule = "containment"
+            elif units(text) >= (min_units if kind == "sentences" else max(min_units, PART_MIN_UNITS)):
+                rule = "containment"  # then len(key) >= min_units: every unit has a character
                 self._contained.setdefault(key[:min_units], {}).setdefault(key, text)
             elif kind == "answer":
                 self.answers_too_short += 1

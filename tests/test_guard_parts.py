@@ -11,7 +11,7 @@ import pytest
 
 from ecom_tasks.data import EvalRelease
 from ecomgpt_data.config import MixtureConfig
-from ecomgpt_data.guard import MIN_UNITS, HeldOutGuard, held_out_parts, normalise, units
+from ecomgpt_data.guard import PART_MIN_UNITS, HeldOutGuard, held_out_parts, normalise, units
 from ecomgpt_data.mixture import build
 
 
@@ -26,11 +26,11 @@ def guard(release) -> HeldOutGuard:
 
 
 def first(release: EvalRelease, folder_part: str, kind: str, specific: bool = True) -> str:
-    """The first `kind` text of a folder whose name contains `folder_part` (specific: at least MIN_UNITS units)."""
+    """The first `kind` text of a folder whose name contains `folder_part` (specific: PART_MIN_UNITS units)."""
     for folder, record in release.all_records():
         if folder_part in folder:
             for found, text in held_out_parts(record):
-                if found == kind and (units(text) >= MIN_UNITS) == specific and text != record["sentences"]:
+                if found == kind and (units(text) >= PART_MIN_UNITS) == specific and text != record["sentences"]:
                     return text
     raise AssertionError(f"no {kind} in {folder_part}")
 
@@ -74,6 +74,14 @@ def test_planted_held_out_texts_are_caught_in_every_form(release, guard, folder,
     assert passed == [], (text, passed)
 
 
+def test_generic_phrases_of_six_or_seven_units_are_not_guarded_inside_longer_texts(guard):
+    """The two phrases that dropped shipped records when parts were guarded from 6 units (see guard.py)."""
+    assert guard.match("这件印花立领衬衫，在洁白的底色上以撞色字母印花装饰") is None
+    assert guard.match("可折叠旅行包便携式可套拉杆箱行李袋大容量收纳包多功能帆布") is None
+    assert guard.match("撞色字母印花") is None  # a gold answer of 6 units: counted as too short, not guarded
+    assert guard.match("可折叠旅行包") == ("equality", "可折叠旅行包")  # a query of 6 units: by equality
+
+
 def test_short_parts_are_guarded_by_equality_and_short_answers_counted(release, guard):
     query = first(release, "Multi_CPR-CLS", "part", specific=False)  # a 2-5 character query
     assert guard.match(query) == ("equality", query) and guard.match(full_width(query).upper())
@@ -86,7 +94,7 @@ def test_short_parts_are_guarded_by_equality_and_short_answers_counted(release, 
 def test_a_held_out_title_planted_as_a_query_is_dropped_from_the_build(raw_fixture_dir, release, tmp_path):
     """The issue's reproduction: a held-out OpenBG title of 31 characters or fewer appended as a WANDS query."""
     title = next(t for f, r in release.all_records() if "item_align" in f
-                 for k, t in held_out_parts(r) if k == "part" and units(t) >= 6 and len(normalise(t)) <= 31)
+                 for k, t in held_out_parts(r) if k == "part" and units(t) >= PART_MIN_UNITS and len(normalise(t)) <= 31)
     raw = tmp_path / "raw"
     shutil.copytree(raw_fixture_dir, raw)
     with (raw / "wands_queries/query.csv").open("a", encoding="utf-8") as handle:
