@@ -143,11 +143,22 @@ def read_run(path: Path, label: str | None = None) -> Run:
     return runs[0]
 
 
+def scored_limit(data: dict) -> int | None:
+    """The largest number of documents scored in a task that scored fewer than it has (lm-eval's `n-samples`),
+    else None: a run without its config still shows that it was cut."""
+    counts = data.get("n-samples") if isinstance(data.get("n-samples"), dict) else {}
+    cut = [c["effective"] for c in counts.values() if isinstance(c, dict)
+           and isinstance(c.get("effective"), int) and isinstance(c.get("original"), int) and c["effective"] < c["original"]]
+    return max(cut) if cut else None
+
+
 def read_results(files: list[Path], path: Path) -> Run:
     newest = files[-1]
     data = load_results_file(newest)
     config = data.get("config") or {}
     limit = config.get("limit")
+    if "limit" not in config:  # no config (`config: null`): what was scored says whether a limit cut the tasks
+        limit = scored_limit(data)
     base = _default_label(data, path)
     run = Run(base + (f" (limit {limit:g})" if isinstance(limit, (int, float)) else ""), path, {}, base_label=base,
               limit=limit, results_file=newest)

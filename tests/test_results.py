@@ -184,6 +184,12 @@ def test_a_limit_run_is_marked_warned_and_kept_out_of_the_plots(tmp_path):
     assert [t.get_text() for t in figure.axes[0].get_legend().get_texts()] == ["big [default v1.1]"]
     runs, _ = make_results([limited], tmp_path / "out3", ["mine"])
     assert runs[0].label == "mine (limit 5) [default v1.1]"
+    # Without its config (`config: null`) the run still shows the cut, from lm-eval's n-samples.
+    data["config"] = None
+    data["n-samples"] = {task: {"original": 500, "effective": 20} for task in data["results"]}
+    file.write_text(json.dumps(data))
+    runs, warnings = make_results([limited], tmp_path / "out4", ["mine"])
+    assert runs[0].label == "mine (limit 20) [default v1.1]" and any("--limit 20" in w for w in warnings)
 
 
 @pytest.mark.parametrize(("content", "message"), [
