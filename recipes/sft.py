@@ -379,6 +379,26 @@ def build_trainer(script: ScriptArguments, args: TrainingArguments, callbacks: l
     return trainer, tokenizer, counts, saved_padding_side
 
 
+def distribution(trainer) -> dict:
+    """How the run was distributed, read from the live accelerate state (not from the configuration asked for):
+    the sharding that ran (`fsdp` with its version, `deepspeed` with its ZeRO stage, `ddp`, `none`), the number of
+    processes and machines, and the communication backend."""
+    state = trainer.accelerator.state
+    kind = getattr(state.distributed_type, "name", str(state.distributed_type))
+    if kind == "FSDP":
+        sharding = f"fsdp (version {getattr(state.fsdp_plugin, 'fsdp_version', 1)})"
+    elif kind == "DEEPSPEED":
+        sharding = f"deepspeed (ZeRO stage {getattr(state.deepspeed_plugin, 'zero_stage', '?')})"
+    elif kind.startswith("MULTI_"):
+        sharding = "ddp"
+    else:
+        sharding = "none"
+    processes = int(state.num_processes)
+    per_machine = int(os.environ.get("LOCAL_WORLD_SIZE", processes) or processes)  # set by the launcher
+    return {"sharding": sharding, "processes": processes, "machines": max(1, processes // max(1, per_machine)),
+            "backend": getattr(state, "backend", None) or "none"}
+
+
 def train(script: ScriptArguments, args: TrainingArguments, callbacks: list | None = None) -> Path:
     trainer, tokenizer, counts, saved_padding_side = build_trainer(script, args, callbacks)
     train_set = trainer.train_dataset
@@ -394,10 +414,13 @@ def train(script: ScriptArguments, args: TrainingArguments, callbacks: list | No
         trainer.save_model(str(out))
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(out)
-        summary = {**counts, "trained_instances": len(train_set), "world_size": args.world_size,
+        ran = distribution(trainer)
+        summary = {**counts, "trained_instances": len(train_set), "world_size": args.world_size, "distributed": ran,
                    "global_step": result.global_step, "train_loss": result.training_loss,
                    "log_history": trainer.state.log_history}
         (out / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        print(f"trained with sharding {ran['sharding']} over {ran['processes']} process(es) on {ran['machines']} "
+              f"machine(s), backend {ran['backend']}", flush=True)
         print(f"saved the fine-tuned model to {out} ({result.global_step} steps, final training loss "
               f"{result.training_loss:.4f}; {len(train_set)} instances trained of {counts['instances']}: "
               f"{counts['dropped_response_too_long']} dropped as too long, {counts['dropped_empty_response']} with an "

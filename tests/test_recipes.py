@@ -161,6 +161,9 @@ def test_two_processes_train_together(rows, model_dir, tmp_path):
     two = tmp_path / "two"
     summary = json.loads((two / "training_summary.json").read_text())
     assert summary["world_size"] == 2 and summary["global_step"] == 4  # 16 instances / (2 ranks x 2)
+    # what ran, from the live accelerate state, in the summary and the log
+    assert summary["distributed"] == {"sharding": "ddp", "processes": 2, "machines": 1, "backend": "gloo"}
+    assert "trained with sharding ddp over 2 process(es) on 1 machine(s), backend gloo" in result.stdout
     ranks = [json.loads((two / f"rank{r}_final.json").read_text()) for r in (0, 1)]
     assert [r["distributed_type"] for r in ranks] == ["DistributedType.MULTI_CPU"] * 2
     assert ranks[0]["weights_sha256"] == ranks[1]["weights_sha256"]  # gradients were synchronised
@@ -175,6 +178,7 @@ def test_two_processes_train_together(rows, model_dir, tmp_path):
     main(bloomz_560m.RECIPE, [*common, "--output_dir", str(tmp_path / "one")])
     one = json.loads((tmp_path / "one" / "training_summary.json").read_text())
     assert one["world_size"] == 1 and one["global_step"] == 8
+    assert one["distributed"]["sharding"] == "none" and one["distributed"]["processes"] == 1
     double = [*common, "--output_dir", str(tmp_path / "double")]
     double[double.index("--per_device_train_batch_size") + 1] = "4"
     main(bloomz_560m.RECIPE, double)
