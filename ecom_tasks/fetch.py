@@ -30,7 +30,8 @@ def verify_dir(root: Path) -> list[str]:
     return EvalRelease(root).verify()
 
 
-def _ready(dest: Path, force: bool) -> bool:
+def ready(dest: Path, force: bool = False) -> bool:
+    """Whether `dest` already holds the whole release, every hash checked (and `force` does not ask again)."""
     return (dest / COMPLETE_MARKER).is_file() and not force and not verify_dir(dest)
 
 
@@ -39,7 +40,7 @@ def fetch(dest: Path | None = None, base_url: str | None = None, force: bool = F
     """Fill `dest` (default: the per-user cache) with the release and return it: downloaded from `base_url` (the
     release's data folder, or a mirror of it), or copied from the local copy `source`."""
     dest = Path(dest) if dest is not None else cached_eval_dir()
-    if _ready(dest, force):
+    if ready(dest, force):
         return dest
     if source is not None:
         problems = verify_dir(Path(source))

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ecom_tasks import TASKS_DIR
-from ecom_tasks.data import EvalDataError
+from ecom_tasks.data import EvalDataError, cached_eval_dir
 from ecomgpt_core.errors import EcomGPTError, run_command
 from ecomgpt_core.files import write_atomic
 from ecomgpt_core.openai_client import redact
@@ -265,11 +265,16 @@ def main(argv: list[str] | None = None) -> int:
             run_demo(args.out, args.raw_dir, args.sources, args.per_task, args.steps, args.limit, args.max_gen_toks,
                      args.overwrite, args.tasks)
         elif args.command == "fetch":
-            dest = fetch_module.fetch(args.dest, args.base_url, args.force, args.source_dir)
-            print(f"wrote {dest}: the 13 released evaluation sets, every hash checked"
-                  + (f" (imported from {args.source_dir})" if args.source_dir else ""))
+            target = args.dest if args.dest is not None else cached_eval_dir()
+            if fetch_module.ready(target, args.force):  # fetch() would leave it as it is
+                print(f"{target}: the 13 released evaluation sets are already there, every hash checked; nothing "
+                      "written (--force fetches them again)")
+            else:
+                dest = fetch_module.fetch(target, args.base_url, args.force, args.source_dir)
+                print(f"wrote {dest}: the 13 released evaluation sets, every hash checked"
+                      + (f" (imported from {args.source_dir})" if args.source_dir else ""))
             if args.dest is not None:
-                print(f"use them with: export ECOMGPT_EVAL_DIR={dest}")
+                print(f"use them with: export ECOMGPT_EVAL_DIR={target}")
         elif args.command == "verify":
             problems = fetch_module.verify_dir(args.folder)
             for problem in problems:

@@ -76,8 +76,8 @@ def run_samples(path: Path) -> tuple[str, dict[str, list[dict]], dict[str, float
     samples = read_samples(run.results_file)
     if not samples:
         raise CompareError(f"{run.results_file}: no samples_*.jsonl beside it; run lm_eval with --log_samples")
-    rouge = {task: scores["rouge_l"] for task, scores in run.scores.items() if "rouge_l" in scores}
-    return run.base_label, samples, {task: rouge.get(task) for task in run.scores}, run.results_file
+    rouge = {task: scores.get("rouge_l") for task, scores in run.scores.items()}
+    return run.base_label, samples, rouge, run.results_file
 
 
 def study_id(items: list[dict]) -> str:
@@ -96,8 +96,9 @@ def prepare(run_a: Path, run_b: Path, out: Path, per_task: int = 100, seed: int 
     label_b, samples_b, rouge_b, file_b = run_samples(run_b)
     if file_a.resolve() == file_b.resolve():
         raise CompareError(f"{run_a} and {run_b} are the same run ({file_a}); compare two different runs")
-    for samples, rouge, file in ((samples_a, rouge_a, file_a), (samples_b, rouge_b, file_b)):
-        lacking = sorted(t for t in set(rouge_a) & set(rouge_b) if t not in samples and t in (tasks or rouge))
+    wanted = set(rouge_a) & set(rouge_b) & (set(tasks) if tasks else set(rouge_a))  # scored in both runs
+    for samples, file in ((samples_a, file_a), (samples_b, file_b)):
+        lacking = sorted(wanted - set(samples))
         if lacking:  # scored, but its samples file is gone: never dropped from the study unseen
             raise CompareError(f"{file}: no samples file beside it for {', '.join(lacking)}, which both runs "
                                "scored; restore it, or leave the task out with --tasks")

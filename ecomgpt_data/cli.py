@@ -215,8 +215,8 @@ def run_stats(path: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"fetch": run_fetch, "build": run_build, "stats": lambda a: run_stats(a.mixture), "pseudo-label": run_pseudo_label,
-                "heldout-train": run_heldout_train}
+    commands = {"fetch": run_fetch, "build": run_build, "stats": lambda a: run_stats(a.mixture),
+                "pseudo-label": run_pseudo_label, "heldout-train": run_heldout_train}
     return run_command("ecomgpt-data", lambda: commands[args.command](args))
 
 

@@ -121,10 +121,11 @@ def import_folders(registry: dict[str, dict], source_dir: Path, dest: Path, forc
             if not given.is_file():
                 raise FetchError(f"--from {source_dir}: {folder}/{name} is missing; it is {source['repository']} "
                                  f"@ {source['commit'][:7]}:{entry['upstream_path']} (or fetch without --from)")
-            if not is_verified(given, entry):
-                raise FetchError(f"--from {source_dir}: {folder}/{name} has sha256 {sha256_of(given)}, expected "
+            data = given.read_bytes()  # one read: checked, then published
+            if len(data) != entry["size"] or _sha256(data) != entry["sha256"]:
+                raise FetchError(f"--from {source_dir}: {folder}/{name} has sha256 {_sha256(data)}, expected "
                                  f"{entry['sha256']}; restore it, or fetch without --from")
-            _publish(target, given.read_bytes())
+            _publish(target, data)
             copied += 1
     return {"copied": copied, "already_verified": skipped, "dest": dest}
 

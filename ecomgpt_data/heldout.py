@@ -296,10 +296,9 @@ def heldout_train(heldout_dir: Path | None, out: Path, per_task: int = 800, seed
         built[name] = {"folder": str(out / name), **{k: v for k, v in report.items() if k != "dropped_examples"},
                        "note": notes.get(name, "")}
     # Task folders that an earlier call wrote into the same --out stay listed (a second call adds, never hides).
-    earlier, written = read_summary(out), sorted(built)
-    built = {**{name: report for name, report in earlier.get("built", {}).items()
-                if name not in built and (out / name / "manifest.json").is_file()}, **built}
-    built = dict(sorted(built.items()))
+    earlier, written = read_summary(out).get("built", {}), sorted(built)
+    kept = {name: report for name, report in earlier.items() if (out / name / "manifest.json").is_file()}
+    built = dict(sorted({**kept, **built}.items()))
     missing = {name: NO_PUBLIC_DATA.get(name, "no data given (pass --jsonl TASK=FILE)")
                for name in sorted(FOLDER_OF_NAME) if name not in built}
     summary = {"built": built, "without_data": missing}

@@ -34,7 +34,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 from ecomgpt_core.files import write_atomic
 from ecomgpt_core.locations import cache_root
 

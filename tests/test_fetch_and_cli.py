@@ -105,6 +105,8 @@ def test_ecomgpt_fetch_from_a_local_copy_fills_the_cache(eval_dir, tmp_path, mon
     assert main(["fetch", "--from", str(eval_dir)]) == 0
     assert "every hash checked (imported from" in capsys.readouterr().out
     assert resolve_eval_dir() == tmp_path / "cache/ecominstruct_eval/eaa846f" and verify_dir(resolve_eval_dir()) == []
+    assert main(["fetch", "--from", str(tmp_path / "nowhere")]) == 0  # already there: --from is not even read
+    assert "already there, every hash checked; nothing written" in capsys.readouterr().out
     broken = tmp_path / "broken"
     shutil.copytree(eval_dir, broken)
     next(broken.glob("ABSA/tasks/*/test.json")).write_text("{}\n", encoding="utf-8")
