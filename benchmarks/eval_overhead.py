@@ -2,7 +2,10 @@
 model that answers with the gold target, against the same run where every metric is lm-eval's built-in
 `exact_match`. Prints both times and their ratio (goal: <= 1.15x).
 
-    .venv/bin/python benchmarks/eval_overhead.py [--repeats 3] [--limit N]
+    .venv/bin/python benchmarks/eval_overhead.py [--repeats 3] [--limit N] [--answers gold|reversed]
+
+`--answers reversed` answers with each gold target written backwards: wrong answers of the same length, and
+texts the scorer has not seen (its token cache is emptied before every timed run either way).
 
 (the evaluation sets as every command finds them: $ECOMGPT_EVAL_DIR, else the fetched copy).
 """
@@ -23,7 +26,7 @@ from lm_eval import simple_evaluate  # noqa: E402
 from lm_eval.api.model import LM  # noqa: E402
 from lm_eval.tasks import TaskManager  # noqa: E402
 
-from ecom_tasks import TASKS_DIR  # noqa: E402
+from ecom_tasks import TASKS_DIR, metrics  # noqa: E402
 from ecom_tasks._generate_configs import TASK_NAMES, group_members  # noqa: E402
 from ecom_tasks.utils import build_docs  # noqa: E402
 
@@ -70,6 +73,7 @@ def exact_match_tasks(folder: Path, members: list[str]) -> str:
 
 
 def timed_run(model: LM, group: str, include_path: Path, limit: int | None) -> tuple[float, dict]:
+    metrics.clear_caches()
     start = time.perf_counter()
     results = simple_evaluate(model=model, tasks=[group], task_manager=TaskManager(include_path=str(include_path)),
                               verbosity="ERROR", limit=limit)
@@ -80,12 +84,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs of each; the fastest counts")
     parser.add_argument("--limit", type=int, help="records per task (default: all 500; a smoke run takes a few)")
+    parser.add_argument("--answers", choices=("gold", "reversed"), default="gold",
+                        help="answer with the gold target (default) or with it written backwards")
     args = parser.parse_args()
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
 
     members = group_members()["ecom_unseen"]  # task names
     folders = {name: folder for folder, name in TASK_NAMES.items()}
-    answers = {doc["prompt"]: doc["target"] for name in members for doc in build_docs(folders[name])}
+    answers = {doc["prompt"]: doc["target"] if args.answers == "gold" else doc["target"][::-1]
+               for name in members for doc in build_docs(folders[name])}
     model = GoldEcho(answers)
     with tempfile.TemporaryDirectory() as tmp:
         em_group = exact_match_tasks(Path(tmp), members)
@@ -103,7 +110,7 @@ def main() -> None:
     print(f"ratio suite / exact_match    : {min(suite_times) / min(em_times):7.2f}x fastest, "
           f"{statistics.median(suite_times) / statistics.median(em_times):.2f}x median  (goal <= 1.15x)")
     group = suite["groups"]["ecom_unseen"]
-    print("gold answers score: " + ", ".join(f"{m} {group[m + ',none']:.2f}" for m in ("micro_f1", "macro_f1", "rouge_l"))
+    print(f"{args.answers} answers score: " + ", ".join(f"{m} {group[m + ',none']:.2f}" for m in ("micro_f1", "macro_f1", "rouge_l"))
           + f"; exact_match {em['groups'][em_group]['exact_match,none']:.3f}")
 
 

@@ -14,6 +14,22 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def borrow_venv(clone: Path) -> None:
+    """Give a fresh clone this checkout's installed .venv and pyproject.toml (which may be ahead of the last
+    commit). Refuses when .venv was not set up from this pyproject.toml by scripts/install.sh: the clone's
+    scripts would then reinstall the shared environment from the clone's (temporary) folder, leaving this
+    checkout's editable install pointing there."""
+    import hashlib
+    import shutil
+
+    stamp = REPO / ".venv" / f".ecomgpt-installed-{hashlib.sha256((REPO / 'pyproject.toml').read_bytes()).hexdigest()[:16]}"
+    if not stamp.exists():
+        pytest.fail(f".venv was not installed from the current pyproject.toml ({stamp.name} missing): "
+                    "run `bash scripts/install.sh` first")
+    (clone / ".venv").symlink_to(REPO / ".venv")
+    shutil.copy2(REPO / "pyproject.toml", clone / "pyproject.toml")
+
+
 @pytest.fixture(scope="session")
 def eval_dir() -> Path:
     configured = os.environ.get("ECOMGPT_EVAL_DIR")

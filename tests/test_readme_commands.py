@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import borrow_venv
 
 REPO = Path(__file__).resolve().parents[1]
 # Small sizes, appended to the command that starts with the key (documented flags only).
@@ -53,8 +53,7 @@ def test_every_table_command_works_as_written_on_a_fresh_clone(eval_dir, tmp_pat
     work = tmp_path / "work"
     clone = work / "clone"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
-    (clone / ".venv").symlink_to(REPO / ".venv")
-    shutil.copy2(REPO / "pyproject.toml", clone / "pyproject.toml")  # as test_run_script does
+    borrow_venv(clone)
     (work / "shared").symlink_to(Path(eval_dir).resolve().parent)  # the team's data beside the checkout
     env = {k: v for k, v in os.environ.items()
            if k not in ("ECOMGPT_EVAL_DIR", "ECOMGPT_RAW_DIR", "ECOMGPT_HELDOUT_DIR", "VIRTUAL_ENV")}

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import borrow_venv
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -17,10 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_run_script_on_a_fresh_clone_prints_the_table(eval_dir, tmp_path):
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
-    (clone / ".venv").symlink_to(REPO / ".venv")
-    # The borrowed .venv was installed from this checkout's pyproject.toml, which may be ahead of the last commit:
-    # give the clone the same one, or run.sh would reinstall the shared .venv from the clone's folder.
-    shutil.copy2(REPO / "pyproject.toml", clone / "pyproject.toml")
+    borrow_venv(clone)
     env = {**os.environ, "ECOMGPT_EVAL_DIR": str(eval_dir), "OUT": str(tmp_path / "score"), "LIMIT": "2",
            "HF_HUB_OFFLINE": "1"}
     result = subprocess.run(["bash", "scripts/run.sh"], cwd=clone, env=env, capture_output=True, text=True,
