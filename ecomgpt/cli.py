@@ -145,12 +145,14 @@ def eval_main(argv: list[str] | None = None) -> int:
         _refuse_abbreviations(list(argv))
         _check_suite_tasks(list(argv))
         sys.argv = ["ecomgpt-eval", *_with_include_path(list(argv))]
+        # Under `accelerate launch` lm-eval gathers the results on process 0, which alone writes them.
+        writer = int(os.environ.get("RANK", "0")) == 0
         try:
             cli_evaluate()
         finally:
-            if output_path:
+            if output_path and writer:
                 _redact_outputs(Path(output_path))
-        if output_path:
+        if output_path and writer:
             print(f"ecomgpt-eval: wrote results and samples under {output_path}")
         return 0
 

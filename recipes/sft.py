@@ -40,6 +40,7 @@ from transformers import (
 from ecomgpt_core.errors import EXIT_USER_ERROR, EcomGPTError
 from ecomgpt_data.instructions import RESPONSE_SEPARATOR
 from ecomgpt_data.mixture_folder import dataset_dir, response_of
+from recipes import distribution
 
 logger = logging.getLogger("recipes.sft")
 IGNORE_INDEX = -100
@@ -80,6 +81,9 @@ class ScriptArguments:
         "help": "dtype the weights are loaded in: float32 (full fine-tuning keeps fp32 master weights, bf16 "
                 "autocast) or bfloat16 (frozen base weights under --use_lora)"})
     sharding: str = field(default="ddp", metadata={"help": "ddp or fsdp (FSDP applies only on GPUs)"})
+    allow_downgrade: bool = field(default=False, metadata={
+        "help": "train even when the launch asked for FSDP, DeepSpeed, more processes or more machines than run "
+                "(by default the run stops before training and says how to launch it)"})
     use_lora: bool = field(default=False, metadata={"help": "train LoRA adapters (peft) and export a merged model"})
     lora_r: int = 16
     lora_alpha: int = 32
@@ -379,28 +383,12 @@ def build_trainer(script: ScriptArguments, args: TrainingArguments, callbacks: l
     return trainer, tokenizer, counts, saved_padding_side
 
 
-def distribution(trainer) -> dict:
-    """How the run was distributed, read from the live accelerate state (not from the configuration asked for):
-    the sharding that ran (`fsdp` with its version, `deepspeed` with its ZeRO stage, `ddp`, `none`), the number of
-    processes and machines, and the communication backend."""
-    state = trainer.accelerator.state
-    kind = getattr(state.distributed_type, "name", str(state.distributed_type))
-    if kind == "FSDP":
-        sharding = f"fsdp (version {getattr(state.fsdp_plugin, 'fsdp_version', 1)})"
-    elif kind == "DEEPSPEED":
-        sharding = f"deepspeed (ZeRO stage {getattr(state.deepspeed_plugin, 'zero_stage', '?')})"
-    elif kind.startswith("MULTI_"):
-        sharding = "ddp"
-    else:
-        sharding = "none"
-    processes = int(state.num_processes)
-    per_machine = int(os.environ.get("LOCAL_WORLD_SIZE", processes) or processes)  # set by the launcher
-    return {"sharding": sharding, "processes": processes, "machines": max(1, processes // max(1, per_machine)),
-            "backend": getattr(state, "backend", None) or "none"}
-
-
 def train(script: ScriptArguments, args: TrainingArguments, callbacks: list | None = None) -> Path:
     trainer, tokenizer, counts, saved_padding_side = build_trainer(script, args, callbacks)
+    ran = distribution.running(trainer.accelerator.state)
+    gap = distribution.refuse_downgrade(distribution.asked(), ran, script.allow_downgrade)
+    if gap:
+        logger.warning("training with less than the launch asked for (--allow_downgrade): %s", gap)
     train_set = trainer.train_dataset
     result = trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
 
@@ -414,13 +402,14 @@ def train(script: ScriptArguments, args: TrainingArguments, callbacks: list | No
         trainer.save_model(str(out))
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(out)
-        ran = distribution(trainer)
-        summary = {**counts, "trained_instances": len(train_set), "world_size": args.world_size, "distributed": ran,
+        summary = {**counts, "trained_instances": len(train_set), "world_size": args.world_size,
+                   "distributed": ran.as_dict(),
                    "global_step": result.global_step, "train_loss": result.training_loss,
                    "log_history": trainer.state.log_history}
         (out / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-        print(f"trained with sharding {ran['sharding']} over {ran['processes']} process(es) on {ran['machines']} "
-              f"machine(s), backend {ran['backend']}", flush=True)
+        writer = ("the first process of each machine (--save_on_each_node)" if args.save_on_each_node
+                  else "process 0 only")
+        print(f"trained with {ran.describe()}, backend {ran.backend}; the model was written by {writer}", flush=True)
         print(f"saved the fine-tuned model to {out} ({result.global_step} steps, final training loss "
               f"{result.training_loss:.4f}; {len(train_set)} instances trained of {counts['instances']}: "
               f"{counts['dropped_response_too_long']} dropped as too long, {counts['dropped_empty_response']} with an "
@@ -436,7 +425,7 @@ def main(recipe: Recipe | None = None, argv: list[str] | None = None, callbacks:
     script, args = parse(recipe, argv)
     try:
         return train(script, args, callbacks)
-    except RecipeError as error:
+    except EcomGPTError as error:  # RecipeError, DowngradeError
         if int(os.environ.get("RANK", "0")) == 0:
             print(f"{Path(sys.argv[0]).name}: error: {error}", file=sys.stderr, flush=True)
         raise SystemExit(EXIT_USER_ERROR) from None

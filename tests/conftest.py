@@ -87,3 +87,43 @@ def raw_dir() -> Path:
     if not configured or not Path(configured).is_dir():
         pytest.fail(f"ECOMGPT_RAW_DIR must point at ../shared/ecom_raw; it is {configured!r}. Run through .ci/run.")
     return Path(configured)
+
+
+# the recipes' settings for tiny, fast runs
+SMALL = ["--per_device_train_batch_size", "2", "--gradient_accumulation_steps", "1", "--max_length", "192",
+         "--logging_steps", "1", "--save_steps", "1000", "--warmup_steps", "0"]
+
+
+@pytest.fixture(scope="session")
+def mixture(raw_fixture_dir, tmp_path_factory) -> Path:
+    """A 2-per-task mixture of the raw fixtures, for the recipes' tests."""
+    from ecomgpt_data.config import MixtureConfig
+    from ecomgpt_data.mixture import build
+
+    out = tmp_path_factory.mktemp("mixture") / "mix"
+    build(MixtureConfig(raw_dir=str(raw_fixture_dir), per_task=2).validate(), out, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def rows(mixture) -> list[dict]:
+    return [json.loads(line) for line in (mixture / "mixture.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="session")
+def model_dir(rows, tmp_path_factory) -> Path:
+    from ecomgpt.tiny_bloom import make_tiny_bloom
+
+    return make_tiny_bloom(tmp_path_factory.mktemp("tiny"), [r["prompt"] + "\n" + r["response"] for r in rows],
+                           vocab_size=1500)
+
+
+def subset(rows, path: Path, n: int) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[:n]), encoding="utf-8")
+    return path
+
+
+def weights(folder: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / "model.safetensors"))

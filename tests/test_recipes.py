@@ -11,48 +11,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from conftest import SMALL, subset, weights
 
-from ecomgpt_data.config import MixtureConfig
-from ecomgpt_data.mixture import build
 from recipes import bloomz_1b7, bloomz_3b, bloomz_7b1, bloomz_560m
 from recipes.sft import (IGNORE_INDEX, CompletionCollator, apply_sharding, encode, main, parse, runtime_defaults,
                          supports_response_only_logits, tokenize_mixture, use_fused_gelu)
 
 REPO = Path(__file__).resolve().parents[1]
-SMALL = ["--per_device_train_batch_size", "2", "--gradient_accumulation_steps", "1", "--max_length", "192",
-         "--logging_steps", "1", "--save_steps", "1000", "--warmup_steps", "0"]
-
-
-@pytest.fixture(scope="module")
-def mixture(raw_fixture_dir, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("mixture") / "mix"
-    build(MixtureConfig(raw_dir=str(raw_fixture_dir), per_task=2).validate(), out, progress=False)
-    return out
-
-
-@pytest.fixture(scope="module")
-def rows(mixture) -> list[dict]:
-    return [json.loads(line) for line in (mixture / "mixture.jsonl").read_text(encoding="utf-8").splitlines()]
-
-
-@pytest.fixture(scope="module")
-def model_dir(rows, tmp_path_factory) -> Path:
-    from ecomgpt.tiny_bloom import make_tiny_bloom
-
-    return make_tiny_bloom(tmp_path_factory.mktemp("tiny"), [r["prompt"] + "\n" + r["response"] for r in rows],
-                           vocab_size=1500)
-
-
-def subset(rows, path: Path, n: int) -> Path:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[:n]), encoding="utf-8")
-    return path
-
-
-def weights(folder: Path) -> dict[str, torch.Tensor]:
-    return load_file(str(folder / "model.safetensors"))
-
-
 def test_encode_masks_the_prompt_and_keeps_the_response_whole():
     assert encode([1, 2, 3], [7, 8], eos_id=0, max_length=10) == {
         "input_ids": [1, 2, 3, 7, 8, 0], "labels": [IGNORE_INDEX] * 3 + [7, 8, 0], "truncated": False}
