@@ -43,6 +43,7 @@ DEFAULT_PRICES = {
     "gpt-4.1": (2.00, 8.00),
 }
 API_KEY_VAR = "OPENAI_API_KEY"
+ENDPOINTS = ("chat", "completions")  # /chat/completions, /completions
 
 
 def cache_root() -> Path:
@@ -240,8 +241,13 @@ class ChatRunner:
                  requests_per_minute: float | None = None, tokens_per_minute: float | None = None,
                  max_retries: int = 6, timeout: float = 60.0, cache_dir: str | Path | None = None,
                  price_table: str | Path | None = None, temperature: float = 0.0, dry_run: bool = False,
-                 retry_filtered: bool = False):
+                 retry_filtered: bool = False, endpoint: str = "chat"):
         import openai
+
+        if endpoint not in ENDPOINTS:
+            raise EcomGPTError(f"endpoint={endpoint}: use chat (chat models) or completions (base models without a "
+                               "chat template, e.g. BLOOMZ on vLLM)")
+        self.endpoint = endpoint
 
         api_key = os.environ.get(API_KEY_VAR)
         if not api_key:
@@ -268,7 +274,26 @@ class ChatRunner:
         return {"temperature": self.temperature, "max_tokens": request.max_tokens, "stop": request.stop[:4] or None}
 
     def key(self, request: ChatRequest) -> str:
-        return request_key(self.base_url, self.model, request.messages, self.params(request))
+        params = self.params(request)
+        if self.endpoint == "completions":  # another answer than the chat endpoint's to the same text
+            params = {**params, "endpoint": "completions"}
+        return request_key(self.base_url, self.model, request.messages, params)
+
+    def _create(self, request: ChatRequest, params: dict) -> tuple[str | None, str | None, object]:
+        """One call to the endpoint: (answer text, finish reason, usage); (None, "no_choices", usage) when the
+        answer has no choices."""
+        if self.endpoint == "completions":
+            # the prompt as it is, no chat template: what a base model such as BLOOMZ was trained on
+            response = self.client.completions.create(model=self.model, prompt=request.messages[-1]["content"],
+                                                      **params)
+            if not response.choices:
+                return None, "no_choices", response.usage
+            return response.choices[0].text, response.choices[0].finish_reason, response.usage
+        response = self.client.chat.completions.create(model=self.model, messages=request.messages, **params)
+        if not response.choices:
+            return None, "no_choices", response.usage
+        choice = response.choices[0]
+        return (choice.message.content if choice.message else None), choice.finish_reason, response.usage
 
     def _count_outcome(self, label: str, finish_reason: str) -> None:
         with self._usage_lock:
@@ -284,23 +309,18 @@ class ChatRunner:
         params = self.params(request)
         self.limiter.acquire(estimate_tokens(request.messages, request.max_tokens))
         try:
-            response = run_with_deadline(
-                lambda: self.client.chat.completions.create(model=self.model, messages=request.messages, **params),
-                self.deadline)
+            answer, finish_reason, usage = run_with_deadline(lambda: self._create(request, params), self.deadline)
         except (openai.AuthenticationError, openai.PermissionDeniedError):
             # Stop here, in the worker: were it left to the main thread's report of the failure, this worker
             # could take and send its next request first (4 were sent of 30 on a busy machine, not 2).
             self._stop.set()
             raise
-        if not response.choices:
-            answer, finish_reason = "", "no_choices"
+        if finish_reason == "no_choices":
+            answer = ""
         else:
-            choice = response.choices[0]
-            answer = choice.message.content if choice.message else None
-            finish_reason = choice.finish_reason or "stop"
+            finish_reason = finish_reason or "stop"
             if answer is None:
                 answer, finish_reason = "", finish_reason if finish_reason in FILTERED else "no_content"
-        usage = response.usage
         prompt_tokens = usage.prompt_tokens if usage else 0
         completion_tokens = usage.completion_tokens if usage else 0
         self.cache.put(key, self.model, {"messages": request.messages, **params}, answer, prompt_tokens,

@@ -1,4 +1,5 @@
-"""A loopback OpenAI-compatible chat-completions server for the tests, with fault injection.
+"""A loopback OpenAI-compatible server for the tests: chat completions with fault injection, and plain
+completions (`/v1/completions`, single prompts or batches) without.
 
 The first attempt of a request may be answered with 429 + Retry-After, 500, a dropped connection, a hang
 past the client's timeout, or a slow answer, chosen from a hash of the request; later attempts succeed. It
@@ -26,6 +27,7 @@ class FakeOpenAI:
         self.successes: Counter = Counter()
         self.fault_log: Counter = Counter()
         self.api_keys: set[str] = set()
+        self.endpoints: Counter = Counter()  # requests per endpoint (chat / completions); completions never fault
         self.pause_after: int | None = None  # answer 503 + Retry-After once this many requests succeeded
         self.lock = threading.Lock()
         server = self
@@ -52,6 +54,17 @@ class FakeOpenAI:
                         server.attempts["custom"] += 1
                     if server.respond(self, body):
                         return
+                completions = not self.path.rstrip("/").endswith("/chat/completions")
+                if completions:  # /v1/completions: one prompt, or a batch of them (lm-eval's local-completions)
+                    server.endpoints["completions"] += 1
+                    prompts = body["prompt"] if isinstance(body["prompt"], list) else [body["prompt"]]
+                    texts = [server.answer([{"role": "user", "content": prompt}]) for prompt in prompts]
+                    return self._json(200, {"id": "cmpl-test", "object": "text_completion", "created": 0,
+                                            "model": body["model"],
+                                            "choices": [{"index": i, "text": text, "finish_reason": "stop"}
+                                                        for i, text in enumerate(texts)],
+                                            "usage": {"prompt_tokens": 1, "completion_tokens": 3, "total_tokens": 4}})
+                server.endpoints["chat"] += 1
                 key = hashlib.sha256(json.dumps({k: body.get(k) for k in ("model", "messages", "max_tokens", "stop")},
                                                 sort_keys=True).encode()).hexdigest()
                 with server.lock:

@@ -18,6 +18,7 @@ from openai_server import FakeOpenAI
 from ecomgpt_core.errors import EcomGPTError
 from ecomgpt_core.openai_client import ChatRequest, ChatRunner, RateLimiter, RequestsFailed
 
+REPO = Path(__file__).resolve().parents[1]
 SECRET = "sk-test-DO-NOT-LEAK-4f1c9a"
 
 
@@ -230,3 +231,53 @@ def test_registering_keeps_lm_evals_own_models():
     assert get_model("ecomgpt-openai").__name__ == "EcomOpenAI"
     assert get_model("hf").__name__ == "HFLM"
     assert get_model("local-chat-completions").__name__ == "LocalChatCompletion"
+
+
+def results_of(folder: Path) -> dict:
+    (results,) = folder.rglob("results_*.json")
+    return {task: {k: v for k, v in metrics.items() if k.endswith(",none") and "stderr" not in k}
+            for task, metrics in json.loads(results.read_text())["results"].items()}
+
+
+@pytest.mark.slow
+def test_completions_endpoint_scores_like_lm_evals_local_completions(env, eval_dir, tmp_path):
+    """A base model without a chat template behind an OpenAI-compatible server (vLLM serving BLOOMZ): ecomgpt-openai
+    with endpoint=completions and lm-eval's own local-completions send the same prompts to /v1/completions and
+    get the same scores from the same answers."""
+    import hashlib
+
+    from ecom_tasks._generate_configs import TASK_NAMES
+    from ecom_tasks.utils import build_docs
+
+    targets = {doc["prompt"]: doc["target"] for folder in TASK_NAMES for doc in build_docs(folder)}
+
+    def answer(messages):  # the gold target for two prompts in three, deterministic
+        prompt = messages[-1]["content"]
+        return targets[prompt] if int(hashlib.sha256(prompt.encode()).hexdigest(), 16) % 3 else "None"
+
+    tasks = "ecom_absa_review_topic,ecom_lenovo_ner,ecom_mepave_value_detection"
+    bin_dir = Path(sys.executable).parent
+    with FakeOpenAI(faults=(None,), answer=answer) as server:
+        ours = subprocess.run(
+            [str(bin_dir / "ecomgpt-eval"), "--model", "ecomgpt-openai", "--model_args",
+             f"model=bloomz-served,base_url={server.base_url},endpoint=completions,cache_dir={tmp_path / 'cache'}",
+             "--tasks", tasks, "--limit", "10", "--output_path", str(tmp_path / "ours")],
+            capture_output=True, text=True, env=env, timeout=600)
+        assert ours.returncode == 0, ours.stderr[-3000:]
+        assert server.endpoints == {"completions": 30}  # one request per document, none to the chat endpoint
+        theirs = subprocess.run(
+            [str(bin_dir / "lm_eval"), "--model", "local-completions", "--model_args",
+             f"model=bloomz-served,base_url={server.base_url}/completions,tokenizer_backend=None,"
+             "tokenized_requests=False", "--include_path", str(REPO / "ecom_tasks"), "--tasks", tasks,
+             "--limit", "10", "--output_path", str(tmp_path / "theirs")],
+            capture_output=True, text=True, env=env, timeout=600)
+        assert theirs.returncode == 0, theirs.stderr[-3000:]
+    ours_scores, their_scores = results_of(tmp_path / "ours"), results_of(tmp_path / "theirs")
+    assert set(ours_scores) == set(tasks.split(",")) and ours_scores == their_scores
+    assert all(0 < v < 100 for task in ours_scores.values() for k, v in task.items() if k.startswith("rouge_l"))
+    with pytest.raises(EcomGPTError, match="endpoint=chat"):
+        from ecomgpt.openai_model import EcomOpenAI
+        EcomOpenAI(model="m", base_url=server.base_url, endpoint="completions", system_prompt="be brief",
+                   cache_dir=str(tmp_path / "c2"))
+    with pytest.raises(EcomGPTError, match="endpoint=chats: use chat"):
+        ChatRunner("m", server.base_url, endpoint="chats", cache_dir=tmp_path / "c3")
