@@ -347,6 +347,36 @@ def generation_figures(model_dir: Path, eval_dir: Path, limit: int, batch_size: 
             "group_rouge_l": results["groups"]["ecom_unseen"].get("rouge_l,none") if results else None}
 
 
+def fsdp_figures(model_dir: Path, mixture: Path, out: Path, steps: int, tiny: bool) -> dict:
+    """The 7b1 recipe under the shipped fsdp.yaml on every GPU here (`accelerate launch`, the command users
+    type), on a model of the given shape: what the run says it ran, its loss and speed, and whether the saved
+    folder loads. On a CPU (`--tiny`) the recipe refuses, as FSDP needs GPUs: the refusal is the figure."""
+    import subprocess
+
+    from transformers import AutoModelForCausalLM
+
+    gpus = max(1, torch.cuda.device_count())
+    command = [sys.executable, "-m", "accelerate.commands.launch", "-q", "--config_file",
+               str(REPO / "recipes/accelerate_configs/fsdp.yaml"), "--num_processes", str(gpus),
+               # on a CPU accelerate would stop at sync_module_states ("no available devices") before the recipe
+               *(["--mixed_precision", "no", "--fsdp_sync_module_states", "false", "--fsdp_cpu_ram_efficient_loading",
+                  "false"] if tiny else []), str(REPO / "recipes/bloomz_7b1.py"),
+               "--model_name_or_path", str(model_dir), "--train_file", str(mixture), "--max_steps", str(steps),
+               "--per_device_train_batch_size", "4", "--gradient_accumulation_steps", "1", "--logging_steps", "1",
+               "--save_strategy", "no", "--output_dir", str(out)]
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True)
+    figures = {"gpus": gpus, "seconds": round(time.perf_counter() - started, 1), "returncode": result.returncode,
+               "said": [line for line in (result.stdout + result.stderr).splitlines()
+                        if "trained with" in line or "error:" in line][-3:]}
+    summary = out / "training_summary.json"
+    if result.returncode == 0 and summary.is_file():
+        ran = json.loads(summary.read_text())
+        figures.update(distributed=ran["distributed"], train_loss=ran["train_loss"], steps=ran["global_step"],
+                       loads=AutoModelForCausalLM.from_pretrained(out) is not None)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--prepare", type=Path, help="write the inputs for a GPU run into this folder and stop")
@@ -360,8 +390,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="run the timed steps under torch.profiler and add "
                         "where the GPU time went (its timings are then slower than an unprofiled run's)")
     parser.add_argument("--steps", type=int, default=20, help="timed optimizer steps (each 32 sequences)")
-    parser.add_argument("--phases", nargs="+", default=["train", "generate", "probe"],
-                        choices=["train", "generate", "probe"])
+    parser.add_argument("--phases", nargs="+", default=["train", "generate", "probe", "fsdp"],
+                        choices=["train", "generate", "probe", "fsdp"])
     parser.add_argument("--probe-batches", nargs="+", type=int, default=[4, 8, 16, 32, 64])
     parser.add_argument("--gen-limit", type=int, default=100, help="records per task for the generation run")
     parser.add_argument("--gen-shape", default="560m", choices=sorted(SHAPES))
@@ -391,7 +421,7 @@ def main() -> None:
     vocab = 32000 if args.tiny else VOCAB
     figures = {"device": name, "torch": torch.__version__, "transformers": transformers.__version__,
                "peak_bf16_tflops": peak, "tiny": args.tiny, "vocab": vocab, "training": {}, "probe": {},
-               "generation": {}, "errors": []}
+               "generation": {}, "fsdp": {}, "errors": []}
 
     def save():
         write_atomic(args.out, json.dumps(figures, indent=2, default=str) + "\n")
@@ -414,7 +444,9 @@ def main() -> None:
     shapes = {shape for shape, _, _ in runs}
     with tempfile.TemporaryDirectory() as tmp:
         models = {}
-        for shape in sorted(shapes | ({args.gen_shape} if "generate" in args.phases else set())):
+        fsdp_shape = "560m"
+        wanted = shapes | ({args.gen_shape} if "generate" in args.phases else set())
+        for shape in sorted(wanted | ({fsdp_shape} if "fsdp" in args.phases else set())):
             models[shape] = (Path(tmp) / shape, make_model(shape, args.data / "tokenizer", Path(tmp) / shape, args.tiny,
                                                            vocab))
             log(f"model {shape}: {models[shape][1] / 1e9:.3f} B parameters")
@@ -441,6 +473,10 @@ def main() -> None:
                 figures["probe"][shape] = attempt(
                     f"probe {shape}", lambda: largest_batch(models[shape][0], args.probe_batches,
                                                             64 if args.tiny else 1024))
+        if "fsdp" in args.phases:
+            figures["fsdp"][fsdp_shape] = attempt(
+                f"fsdp {fsdp_shape}", lambda: fsdp_figures(models[fsdp_shape][0], mixture, Path(tmp) / "fsdp-out",
+                                                           2 if args.tiny else args.steps, args.tiny))
     save()
     print(f"wrote {args.out}")
 

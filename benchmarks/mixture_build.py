@@ -2,12 +2,13 @@
 selection-log cache and then writing the logs; a `--per-task 16` (`--small`) build replaying those logs and one
 without the cache, to show what a small build costs; then with every source read `--replicate` times (each
 copy's texts marked so that copies are new instances, not duplicates; such wrapped sources are never logged),
-to show that time grows linearly with the raw data and memory stays flat.
+to show that time grows linearly with the raw data and memory stays flat; and the full build with `--workers`
+processes reading the sources (its speed-up over one process, and the same bytes).
 
 Each build runs in a fresh process so that its peak resident memory (ru_maxrss) is its own, with its own empty
 cache folder except the replaying one, which reads the logs the full build wrote.
 
-    .venv/bin/python benchmarks/mixture_build.py [--replicate 4] [--small 16]
+    .venv/bin/python benchmarks/mixture_build.py [--replicate 4] [--small 16] [--workers 2]
 
 (the raw and evaluation data as every command finds them: the variables, else the fetched copies).
 """
@@ -44,7 +45,7 @@ def replicated(source, copies: int):
     return replace(source, read=read)
 
 
-def child(copies: int, out: Path, per_task: int, cache: bool) -> None:
+def child(copies: int, out: Path, per_task: int, cache: bool, workers: int = 1) -> None:
     from ecomgpt_data import sources
     from ecomgpt_data.config import MixtureConfig
     from ecomgpt_data.mixture import build
@@ -54,7 +55,7 @@ def child(copies: int, out: Path, per_task: int, cache: bool) -> None:
         for name, source in list(registry.items()):
             registry[name] = replicated(source, copies)
     start = time.perf_counter()
-    manifest = build(MixtureConfig(per_task=per_task).validate(), out, progress=False, cache=cache)
+    manifest = build(MixtureConfig(per_task=per_task).validate(), out, progress=False, cache=cache, workers=workers)
     seconds = time.perf_counter() - start
     totals = manifest["totals"]
     records = sum(s["records"] for s in manifest["sources"].values())
@@ -64,14 +65,17 @@ def child(copies: int, out: Path, per_task: int, cache: bool) -> None:
                       "duplicates": totals.get("duplicates", 0), "sha256": digest,
                       "replayed": len(manifest["selection_logs"]["replayed"]),
                       "logged": len(manifest["selection_logs"]["written"]),
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "workers": workers, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      # the largest worker's peak (forked: much of it is shared with the parent's pages)
+                      "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 
 
-def run(copies: int, per_task: int = 800, cache: bool = False, cache_dir: str | None = None) -> dict:
+def run(copies: int, per_task: int = 800, cache: bool = False, cache_dir: str | None = None, workers: int = 1) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "ECOMGPT_CACHE_DIR": cache_dir or f"{tmp}/cache"}
         result = subprocess.run([sys.executable, __file__, "--child", str(copies), "--out", f"{tmp}/mix",
-                                 "--per-task", str(per_task), *([] if cache else ["--no-cache"])],
+                                 "--per-task", str(per_task), "--workers", str(workers),
+                                 *([] if cache else ["--no-cache"])],
                                 check=True, capture_output=True, text=True, env=env)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -84,9 +88,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--per-task", type=int, default=800, help=argparse.SUPPRESS)
     parser.add_argument("--no-cache", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=2, help="processes for the parallel full build (default 2)")
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.out, args.per_task, cache=not args.no_cache)
+        child(args.child, args.out, args.per_task, cache=not args.no_cache, workers=args.workers)
         return
     from ecom_tasks.data import eval_dir
     from ecomgpt_core.errors import EcomGPTError
@@ -102,8 +107,10 @@ def main() -> None:
         replayed = run(1, args.small, cache=True, cache_dir=cache_dir)
     small = run(1, args.small)
     big = run(args.replicate)
+    parallel = run(1, workers=args.workers)
     for label, r in (("full, no cache", base), ("full, writing logs", logging), ("small, replayed", replayed),
-                     ("small, no cache", small), (f"x{args.replicate}, no cache", big)):
+                     ("small, no cache", small), (f"x{args.replicate}, no cache", big),
+                     (f"full, {args.workers} workers", parallel)):
         print(f"{label:20} x{r['copies']} per-task {r['per_task']:>4}: {r['records']:>8,} records  "
               f"{r['generated']:>9,} instances  {r['selected']:>6,} selected  {r['seconds']:6.1f} s  "
               f"{r['generated'] / r['seconds']:8,.0f} inst/s  peak RSS {r['peak_rss_mb']:6.0f} MB  "
@@ -113,6 +120,9 @@ def main() -> None:
           f"time {big['seconds'] / base['seconds']:.2f}, peak memory {big['peak_rss_mb'] / base['peak_rss_mb']:.2f}")
     print(f"ratio writing logs / no cache (full): time {logging['seconds'] / base['seconds']:.2f}; same mixture: "
           f"{logging['sha256'] == base['sha256']}")
+    print(f"ratio 1 process / {args.workers} workers (full, no cache): time {base['seconds'] / parallel['seconds']:.2f}x "
+          f"faster; parent peak {parallel['peak_rss_mb']:.0f} MB + largest worker {parallel['worker_peak_rss_mb']:.0f} MB "
+          f"(1 process: {base['peak_rss_mb']:.0f} MB); same mixture: {parallel['sha256'] == base['sha256']}")
     print(f"ratio per-task {args.small} / per-task 800: replayed {replayed['seconds'] / base['seconds']:.2f}, "
           f"no cache {small['seconds'] / base['seconds']:.2f}; same mixture: {replayed['sha256'] == small['sha256']}")
 

@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--config", type=Path, help="mixture YAML (configs/mixture.yaml lists every key); options "
                                                "given on the command line override it")
     b.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    b.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="processes reading the sources in parallel (default 1); the output is the same for every N")
     b.add_argument("--no-progress", action="store_true")
     b.add_argument("--no-cache", action="store_true", help="neither replay nor write selection logs (the cache that "
                    "makes a build no larger than an earlier one take seconds; see ecomgpt_data/selection_log.py)")
@@ -117,7 +119,7 @@ def run_pseudo_label(args: argparse.Namespace) -> int:
 
 
 # `build` arguments that are not MixtureConfig options (they do not change what the mixture holds)
-BUILD_ARGS_NOT_CONFIG = ("command", "out", "config", "overwrite", "no_progress", "no_cache")
+BUILD_ARGS_NOT_CONFIG = ("command", "out", "config", "overwrite", "no_progress", "no_cache", "workers")
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -125,7 +127,7 @@ def run_build(args: argparse.Namespace) -> int:
     config = load_config(args.config, options)
     config_dir = args.config.parent if args.config else Path.cwd()
     manifest = build(config, args.out, overwrite=args.overwrite, config_dir=config_dir, progress=not args.no_progress,
-                     cache=not args.no_cache)
+                     cache=not args.no_cache, workers=args.workers)
     totals = manifest["totals"]
     print(f"wrote {args.out}: {totals.get('selected', 0)} instances from {len(manifest['tasks'])} tasks")
     logs = manifest["selection_logs"]

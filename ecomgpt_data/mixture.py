@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import logging
+import multiprocessing
 import random
 import re
 import sys
@@ -40,6 +41,7 @@ from ecomgpt_data.pseudo import pseudo_sources
 from ecomgpt_data.records import Malformed, RawDataError, Record, Skipped
 from ecomgpt_data.sampling import BoundedSample
 from ecomgpt_data.selection_log import SourceLog
+from ecomgpt_core.errors import EcomGPTError
 from ecomgpt_core.files import exclusive_lock, lock_path
 from ecomgpt_core.hashing import seeded_int
 from ecomgpt_data.sources import Source, load_sources
@@ -234,10 +236,53 @@ class TaskState:
             raise RuntimeError(f"task {self.spec.name}: the selection log lacks a selected instance") from None
 
 
+@dataclass
+class _Pending:
+    """What every source of a build reads: its folder, its input files' check, the task states, the guard's
+    fingerprint for selection logs (None: logs off)."""
+
+    roots: dict[str, Path]
+    inputs: dict[str, InputFiles]
+    states: dict[str, TaskState]
+    evaluation: str | None
+    logs_on: bool
+
+
+@dataclass
+class SourceResult:
+    """One source's part of a build, merged by `MixtureBuilder.run` in name order."""
+
+    name: str
+    tasks: dict[str, tuple]  # per task: (sample, counts, replayed), the state a worker hands back (its spec
+    # holds the task's builder, a local function that does not pickle)
+    report: dict
+    held: dict[int, dict]
+    checked: int
+    log: SourceLog | None
+    replayed: bool
+    items: int
+    seconds: float
+
+
+_FORKED: MixtureBuilder | None = None  # the builder a forked worker inherits
+
+
+def _source_in_worker(name: str) -> SourceResult | str:
+    """A pool worker's source; a bad-input error comes back as its message (one line for the user), since an
+    exception with its own arguments does not always survive pickling."""
+    try:
+        return _FORKED.process_source(name, None)
+    except EcomGPTError as error:
+        return str(error)
+
+
 class MixtureBuilder:
     def __init__(self, config: MixtureConfig, quality_filter: QualityFilter | None = None,
-                 config_dir: Path | None = None, progress: bool = True, cache: bool = True):
+                 config_dir: Path | None = None, progress: bool = True, cache: bool = True, workers: int = 1):
         self.config = config
+        if workers < 1:
+            raise BuildError(f"--workers {workers}: give 1 or more processes")
+        self.workers = workers
         self.sources = resolve_sources(config, config_dir)
         self.tasks = select_tasks(self.sources, config)
         if not self.tasks:
@@ -246,6 +291,9 @@ class MixtureBuilder:
         if quality_filter is None and config.quality_model:
             quality_filter = hf_quality_filter(config.quality_model, config.quality_label, config.quality_threshold)
         self.quality_filter = quality_filter
+        if quality_filter is not None and workers > 1:
+            raise BuildError("--workers above 1 cannot share the quality model between processes; build with "
+                             "--workers 1 when --quality-model is given")
         self.progress = progress
         self.guard: HeldOutGuard | None = None
         self.guard_counts: Counter = Counter()  # dropped records per guard rule
@@ -333,9 +381,10 @@ class MixtureBuilder:
         return root
 
     def stream_source(self, source: Source, root: Path, states: list[TaskState], report: dict,
-                      check_text: bool = True, bar: tqdm | None = None, log: SourceLog | None = None) -> None:
+                      check_text: bool = True, bar: tqdm | None = None,
+                      log: SourceLog | None = None) -> tuple[dict[int, dict], int]:
         """Every record of the source through its tasks' builders into their samples; with `log`, the
-        source's selection log is recorded on the way."""
+        source's selection log is recorded on the way. Returns what the guard found (see `guard_report`)."""
         config = self.config
         label_sets = source.label_sets(root) if source.label_sets else {}
         pool = RecentRecords(POOL_SIZE)
@@ -398,7 +447,7 @@ class MixtureBuilder:
         if log is not None:
             log.items, log.report = items, {k: report[k] for k in ("records", "malformed", "malformed_examples", "skipped")}
             log.held = held
-        self.guard_report(report, held, counts["guard_checked_records"])
+        return held, counts["guard_checked_records"]
 
     def guard_report(self, report: dict, held: dict[int, dict], checked: int) -> None:
         """The source's guard counts from the records it resolved (`held`: the held-out ones by ordinal), and
@@ -412,7 +461,8 @@ class MixtureBuilder:
                 self.guard_examples.append(held[ordinal])
         report.update(guard_checked_records=checked, guard_dropped_records=len(held))
 
-    def replay_source(self, log: SourceLog, states: list[TaskState], report: dict, bar: tqdm | None) -> None:
+    def replay_source(self, log: SourceLog, states: list[TaskState], report: dict,
+                      bar: tqdm | None) -> tuple[dict[int, dict], int]:
         """The source's instances from its selection log, through the same `admit` as a streamed build; the
         guard's verdicts are the log's (a record it never resolved cannot be asked: see `selection_log`)."""
         by_index = {log.tasks.index(state.spec.name): state for state in states}
@@ -446,7 +496,7 @@ class MixtureBuilder:
         report.update(log.report)
         resolved = asked | {ordinal for ordinal, pooled in enumerate(log.pooled) if pooled}
         held = {ordinal: log.held[ordinal] for ordinal in resolved if log.verdict[ordinal] == 1}
-        self.guard_report(report, held, len(resolved))
+        return held, len(resolved)
 
     def guard_match(self, source: Source, item: Record) -> dict | None:
         """What the guard found in a record (its rule, the record, the training and the held-out text), or None
@@ -494,31 +544,42 @@ class MixtureBuilder:
         # part of the log's fingerprint).
         logs_on = self.cache and self.quality_filter is None
         evaluation = self.release.fingerprint() if logs_on and self.release is not None else None
-        recorded: dict[str, SourceLog] = {}
+        self._pending = _Pending(roots, inputs, states, evaluation if logs_on else None, logs_on)
+        names = sorted(roots)
         with bar:
-            for number, name in enumerate(sorted(roots), 1):
-                bar.set_description(f"source {number} of {len(roots)}: {name}")
-                started = time.perf_counter()
-                report = source_reports.setdefault(name, {"files": inputs[name].sha256})
-                mine = [s for s in states.values() if s.spec.source == name]
-                source, replay, log = self.sources[name], None, None
-                if logs_on and selection_log.loggable(source):
-                    fingerprint = self.log_fingerprint(name, inputs[name], evaluation)
-                    names = [s.spec.name for s in mine]
-                    replay = selection_log.read(name, fingerprint, names, config.per_task)
-                    if replay is None:
-                        log = recorded[name] = SourceLog(fingerprint, config.per_task, names, items=0, report={})
-                if replay is not None:
-                    self.replay_source(replay, mine, report, bar)
-                    self.replayed.append(name)
-                else:
-                    self.stream_source(source, roots[name], mine, report, check_text=not inputs[name].all_utf8,
-                                       bar=bar, log=log)
-                if self.progress:
-                    how = "replayed from its selection log" if replay is not None else "generated"
-                    bar.write(f"source {number} of {len(roots)}: {name}: {report['records']:,} records, "
-                              f"{sum(s.counts['generated'] for s in mine):,} instances {how} for {len(mine)} "
-                              f"tasks ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
+            if self.workers > 1 and len(names) > 1:
+                # Sources are independent until the merge below, which takes them in name order: the mixture
+                # and manifest are the same as one process's. Forked workers inherit the builder (guard
+                # index included) instead of pickling it.
+                global _FORKED
+                _FORKED = self
+                largest_first = sorted(names, key=lambda n: -(snapshots.get(n, {}).get("items") or 0))
+                with multiprocessing.get_context("fork").Pool(min(self.workers, len(names))) as pool:
+                    done = {}
+                    for result in pool.imap_unordered(_source_in_worker, largest_first):
+                        if isinstance(result, str):
+                            raise BuildError(result)
+                        done[result.name] = result
+                        bar.update(result.items)
+                        self._say(result, len(done), len(names), bar)
+                results = [done[name] for name in names]
+                _FORKED = None
+            else:
+                results = []
+                for number, name in enumerate(names, 1):
+                    bar.set_description(f"source {number} of {len(names)}: {name}")
+                    results.append(self.process_source(name, bar))
+                    self._say(results[-1], number, len(names), bar)
+        recorded: dict[str, SourceLog] = {}
+        for result in results:
+            for task, (sample, counts, replayed) in result.tasks.items():
+                states[task].sample, states[task].counts, states[task].replayed = sample, counts, replayed
+            source_reports[result.name] = result.report
+            self.guard_report(result.report, result.held, result.checked)
+            if result.log is not None:
+                recorded[result.name] = result.log
+            if result.replayed:
+                self.replayed.append(result.name)
 
         rows: list[dict] = []
         for task in self.tasks:
@@ -533,6 +594,36 @@ class MixtureBuilder:
             if selection_log.write(name, log) is not None:
                 self.logged.append(name)
         return rows, self.manifest(states, source_reports)
+
+    def process_source(self, name: str, bar: tqdm | None) -> SourceResult:
+        """One source, start to end: replayed from its selection log when one is valid, else streamed (and its
+        log recorded). Touches only its own tasks' states, so sources can run in separate processes."""
+        pending = self._pending
+        started = time.perf_counter()
+        report = {"files": pending.inputs[name].sha256}
+        mine = [s for s in pending.states.values() if s.spec.source == name]
+        source, replay, log = self.sources[name], None, None
+        if pending.logs_on and selection_log.loggable(source):
+            fingerprint = self.log_fingerprint(name, pending.inputs[name], pending.evaluation)
+            replay = selection_log.read(name, fingerprint, [s.spec.name for s in mine], self.config.per_task)
+            if replay is None:
+                log = SourceLog(fingerprint, self.config.per_task, [s.spec.name for s in mine], items=0, report={})
+        if replay is not None:
+            held, checked = self.replay_source(replay, mine, report, bar)
+            items = replay.items
+        else:
+            held, checked = self.stream_source(source, pending.roots[name], mine, report,
+                                               check_text=not pending.inputs[name].all_utf8, bar=bar, log=log)
+            items = report["records"] + report["malformed"] + sum(report["skipped"].values())
+        return SourceResult(name, {s.spec.name: (s.sample, s.counts, s.replayed) for s in mine}, report, held,
+                            checked, log, replay is not None, items, time.perf_counter() - started)
+
+    def _say(self, result: SourceResult, number: int, total: int, bar: tqdm) -> None:
+        if self.progress:
+            how = "replayed from its selection log" if result.replayed else "generated"
+            bar.write(f"source {number} of {total}: {result.name}: {result.report['records']:,} records, "
+                      f"{sum(counts['generated'] for _, counts, _ in result.tasks.values()):,} instances {how} for "
+                      f"{len(result.tasks)} tasks ({result.seconds:.1f} s)", file=sys.stderr)
 
     def log_fingerprint(self, name: str, files: InputFiles, evaluation: str | None) -> str:
         """What a source's selection log is valid for (see `selection_log`)."""
@@ -581,12 +672,13 @@ def check_output(out: Path, config: MixtureConfig, overwrite: bool) -> None:
 
 
 def build(config: MixtureConfig, out: Path, overwrite: bool = False, quality_filter: QualityFilter | None = None,
-          config_dir: Path | None = None, progress: bool = True, cache: bool = True) -> dict:
-    """Build the mixture into `out`; `cache=False` neither reads nor writes selection logs."""
+          config_dir: Path | None = None, progress: bool = True, cache: bool = True, workers: int = 1) -> dict:
+    """Build the mixture into `out`; `cache=False` neither reads nor writes selection logs; `workers` processes
+    read the sources (the output does not depend on it)."""
     check_output(out, config, overwrite)
     try:
         with exclusive_lock(out):
-            builder = MixtureBuilder(config, quality_filter, config_dir, progress, cache)
+            builder = MixtureBuilder(config, quality_filter, config_dir, progress, cache, workers)
             rows, manifest = builder.run()
             if not rows:
                 raise BuildError("no instance survived the filters; nothing written")

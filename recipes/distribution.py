@@ -133,6 +133,12 @@ def asked(argv: list[str] | None = None) -> Layout | None:
                   cpu_launch=cpu)
 
 
+def _has_accelerator() -> bool:
+    import torch
+
+    return torch.cuda.is_available() or (hasattr(torch, "xpu") and torch.xpu.is_available())
+
+
 def shortfall(wanted: Layout | None, live: Layout) -> str | None:
     """Why `live` is less than `wanted` and how to launch properly, or None when nothing asked for is missing."""
     if wanted is None:
@@ -151,7 +157,8 @@ def shortfall(wanted: Layout | None, live: Layout) -> str | None:
         why = ("`accelerate launch --cpu` always starts a single process and ignores the config's distributed_type "
                "and --num_processes; on a CPU machine launch with `--multi_gpu --num_processes N` instead (DDP over "
                "gloo), and use FSDP or DeepSpeed on GPUs")
-    elif live.sharding == "ddp" and live.backend == "gloo":
+    elif any(wanted.sharding.startswith(k) and not live.sharding.startswith(k) for k in ("fsdp", "deepspeed")) \
+            and not _has_accelerator():
         why = ("accelerate runs FSDP and DeepSpeed only on GPUs (or other accelerators); on a CPU-only machine its "
                "state falls back to DDP over gloo")
     else:

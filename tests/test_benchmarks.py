@@ -32,8 +32,11 @@ def test_eval_overhead_prints_both_times_and_the_ratio():
 @pytest.mark.slow
 def test_mixture_build_prints_each_build_and_the_ratios(raw_fixture_dir):
     out = run("mixture_build.py", "--replicate", "2", "--small", "2", env={"ECOMGPT_RAW_DIR": str(raw_fixture_dir)})
-    for label in ("full, no cache", "full, writing logs", "small, replayed", "small, no cache", "x2, no cache"):
+    for label in ("full, no cache", "full, writing logs", "small, replayed", "small, no cache", "x2, no cache",
+                  "full, 2 workers"):
         assert label in out
+    assert re.search(r"ratio 1 process / 2 workers \(full, no cache\): time \d+\.\d\dx faster; parent peak \d+ MB "
+                     r"\+ largest worker \d+ MB", out)
     assert re.search(r"ratio x2 / x1: records 2\.00, time \d+\.\d\d, peak memory \d+\.\d\d", out)
     assert "same mixture: True" in out and "same mixture: False" not in out
 

@@ -53,7 +53,7 @@ def test_the_dry_run_measures_every_phase(raw_fixture_dir, eval_dir, tmp_path):
     out = tmp_path / "figures.json"
     done = run("--data", str(tmp_path / "gpu"), "--tiny", "--warmup", "1", "--steps", "2", "--out", str(out),
                "--runs", "560m:recipe:32", "560m:before:8", "560m:pad64:32", "--phases", "train", "generate", "probe",
-               "--probe-batches", "2", "4", cwd=tmp_path)
+               "fsdp", "--probe-batches", "2", "4", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.rstrip().endswith(f"wrote {out}")
     figures = json.loads(out.read_text(encoding="utf-8"))
@@ -75,3 +75,9 @@ def test_the_dry_run_measures_every_phase(raw_fixture_dir, eval_dir, tmp_path):
     generation = figures["generation"]["hf"]
     assert generation["prompts"] == 12 * 2 and generation["generated_tokens"] > 0
     assert figures["probe"]["560m"]["largest_fitting_batch"] == 4
+    # FSDP under the shipped config needs GPUs: on this CPU the recipe refuses instead of training without it
+    # (on the GPU machine the same phase records the distribution that ran, the loss and the reload)
+    fsdp = figures["fsdp"]["560m"]
+    assert fsdp["returncode"] != 0 and "distributed" not in fsdp
+    assert any("fsdp (version 1) was asked for but none runs: accelerate runs FSDP and DeepSpeed only on GPUs" in line
+               for line in fsdp["said"]), fsdp

@@ -72,6 +72,36 @@ def test_same_inputs_give_a_byte_identical_mixture(raw_fixture_dir, tmp_path):
     assert a != c
 
 
+def test_workers_give_the_bytes_of_one_process(raw_fixture_dir, tmp_path, monkeypatch):
+    """--workers 2 reads the sources in two processes; the mixture and manifest are those of one, whether the
+    sources are streamed (and their selection logs written) or replayed from those logs."""
+    monkeypatch.setenv("ECOMGPT_CACHE_DIR", str(tmp_path / "cache"))  # no other test's selection logs
+    config = MixtureConfig(raw_dir=str(raw_fixture_dir), seed=7).validate()
+    build(config, tmp_path / "one", progress=False, cache=False)
+    build(config, tmp_path / "streamed", progress=False, workers=2)  # writes the selection logs
+    build(config, tmp_path / "replayed", progress=False, workers=2)
+    files = ("mixture.jsonl", "manifest.json")
+    one = [(tmp_path / "one" / f).read_bytes() for f in files]
+    assert [(tmp_path / "streamed" / f).read_bytes() for f in files][0] == one[0]
+    streamed, replayed = (json.loads((tmp_path / n / "manifest.json").read_text()) for n in ("streamed", "replayed"))
+    assert replayed["selection_logs"]["replayed"] == streamed["selection_logs"]["written"] != []
+    for manifest in (streamed, replayed):  # equal but for which selection logs were used
+        manifest.pop("selection_logs")
+        plain = json.loads(one[1])
+        plain.pop("selection_logs")
+        assert manifest == plain
+    assert (tmp_path / "replayed" / "mixture.jsonl").read_bytes() == one[0]
+    # bad input in a worker is one line, as with one process
+    broken = tmp_path / "broken_raw"
+    shutil.copytree(raw_fixture_dir, broken)
+    (broken / "wands_queries" / "query.csv").write_bytes(b"")
+    with pytest.raises(BuildError, match="source wands_queries yielded no record"):
+        build(MixtureConfig(raw_dir=str(broken)).validate(), tmp_path / "bad", progress=False, cache=False, workers=2)
+    assert not (tmp_path / "bad").exists()
+    with pytest.raises(BuildError, match="--workers 0"):
+        build(config, tmp_path / "none", progress=False, workers=0)
+
+
 @pytest.mark.slow
 def test_scaling_subsets_nest(raw_fixture_dir, tmp_path):
     _, big = make(raw_fixture_dir, tmp_path / "big", per_task=3)
