@@ -424,7 +424,13 @@ def main(recipe: Recipe | None = None, argv: list[str] | None = None, callbacks:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     script, args = parse(recipe, argv)
     try:
-        return train(script, args, callbacks)
+        out = train(script, args, callbacks)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            # every rank leaves together, with the process group closed: DeepSpeed's CPU backend otherwise aborts
+            # one rank at exit ("terminate called without an active exception") after a finished run
+            torch.distributed.barrier()
+            torch.distributed.destroy_process_group()
+        return out
     except EcomGPTError as error:  # RecipeError, DowngradeError
         if int(os.environ.get("RANK", "0")) == 0:
             print(f"{Path(sys.argv[0]).name}: error: {error}", file=sys.stderr, flush=True)

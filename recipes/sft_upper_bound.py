@@ -117,7 +117,10 @@ def upper_bound(args: argparse.Namespace, extra: list[str]) -> Path:
     if args.accelerate_config:
         launch += ["--config_file", args.accelerate_config]
     elif device == "cpu":
-        launch += ["--cpu", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+        # `--cpu` starts one process whatever --num_processes says (the recipe refuses that); several CPU
+        # processes train together as DDP over gloo when launched as "multi-GPU"
+        launch += ["--multi_gpu" if args.num_processes > 1 else "--cpu", "--num_machines", "1", "--mixed_precision",
+                   "no", "--dynamo_backend", "no"]
     per_task = {}
     for number, (task, folder) in enumerate(tasks.items(), 1):
         model = args.out / "models" / task

@@ -40,7 +40,11 @@ class RankRecorder(TrainerCallback):
             digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
         (WHERE["out"] / f"rank{args.process_index}_final.json").write_text(json.dumps(
             {"rank": args.process_index, "world_size": args.world_size, "weights_sha256": digest.hexdigest(),
-             "distributed_type": str(PartialState().distributed_type)}) + "\n", encoding="utf-8")
+             "distributed_type": str(PartialState().distributed_type),
+             # ZeRO-3 partitions every parameter: `ds_tensor` is this rank's part, `ds_numel` the whole
+             "local_parameters": sum(getattr(p, "ds_tensor", p).numel() for p in model.parameters()),
+             "total_parameters": sum(getattr(p, "ds_numel", p.numel()) for p in model.parameters())}) + "\n",
+            encoding="utf-8")
 
 
 if __name__ == "__main__":

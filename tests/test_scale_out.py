@@ -125,6 +125,46 @@ def test_fsdp_with_the_shipped_settings_shards_trains_like_ddp_saves_and_resumes
     assert probe["resume_exact"] and probe["resumed_losses"] == probe["fsdp_losses"][2:]
 
 
+@pytest.mark.slow
+def test_zero3_on_cpu_partitions_trains_like_ddp_saves_and_resumes(rows, model_dir, tmp_path):
+    """The shipped zero3.yaml with DeepSpeed's CPU accelerator over gloo, 2 processes: each holds half of every
+    parameter, the losses and the saved weights are DDP's, the saved folder loads, and a resume from a
+    mid-run checkpoint ends where the uninterrupted run did."""
+    from transformers import AutoModelForCausalLM
+
+    data = subset(rows, tmp_path / "sixteen.jsonl", 16)
+    zero3 = ["--config_file", str(CONFIGS / "zero3.yaml"), "--num_processes", "2"]
+    env = {"DS_ACCELERATOR": "cpu"}
+    recording = REPO / "tests" / "recording_recipe.py"
+    done = finish(launch(zero3, tmp_path / "zero3", model_dir, data, env, ["--save_steps", "2"], recording))
+    assert done.returncode == 0, done.stderr[-4000:]
+    ddp = finish(launch(["--multi_gpu", "--num_processes", "2"], tmp_path / "ddp", model_dir, data, recipe=recording))
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    summary = json.loads((tmp_path / "zero3" / "training_summary.json").read_text())
+    assert summary["distributed"] == {"sharding": "deepspeed (ZeRO stage 3)", "processes": 2, "machines": 1,
+                                      "backend": "gloo"}
+    ranks = [json.loads((tmp_path / "zero3" / f"rank{r}_final.json").read_text()) for r in (0, 1)]
+    total = ranks[0]["total_parameters"]
+    assert all(abs(r["local_parameters"] - total / 2) <= 0.01 * total for r in ranks)  # half each
+    ddp_summary = json.loads((tmp_path / "ddp" / "training_summary.json").read_text())
+    losses = [[e["loss"] for e in s["log_history"] if "loss" in e] for s in (summary, ddp_summary)]
+    assert losses[0] == pytest.approx(losses[1], abs=1e-5) and len(losses[0]) == 4
+    loaded = AutoModelForCausalLM.from_pretrained(tmp_path / "zero3").state_dict()  # a full, loadable folder
+    ddp_w = weights(tmp_path / "ddp")
+    assert all(torch.allclose(loaded[k].float(), ddp_w[k].float(), atol=1e-5) for k in ddp_w)
+
+    resumed = finish(launch(zero3, tmp_path / "zero3", model_dir, data, env,
+                            ["--resume_from_checkpoint", str(tmp_path / "zero3" / "checkpoint-2")], recording))
+    assert resumed.returncode == 0, resumed.stderr[-4000:]
+    batches = (tmp_path / "zero3" / "batches_rank0.jsonl").read_text().splitlines()
+    assert len(batches) == 4 + 2 and batches[4:] == batches[2:4]  # resumed at step 3: the same last 2 batches
+    again = json.loads((tmp_path / "zero3" / "training_summary.json").read_text())
+    assert again["global_step"] == 4
+    assert [e["loss"] for e in again["log_history"] if "loss" in e][-2:] == pytest.approx(losses[0][-2:], abs=1e-6)
+    resumed_w = weights(tmp_path / "zero3")
+    assert all(torch.allclose(resumed_w[k].float(), loaded[k].float(), atol=1e-6) for k in resumed_w)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
