@@ -191,3 +191,24 @@ def aggregate_type_macro_f1(per_record: Sequence[dict]) -> float:
         for hits, predicted, gold in totals.values()
     ]
     return 100.0 * sum(scores) / len(scores)
+
+
+# --- answers that cannot be used ------------------------------------------------------------------------------
+
+def _has_type_span_line(text: str) -> bool:
+    return any(": " in line and line.split(": ", 1)[0].strip() for line in text.split("\n"))
+
+
+def invalid(prediction: str, task_type: str, candidates: Sequence[str] = ()) -> bool:
+    """Whether an answer (already cut at `###` and stripped) cannot be used, whatever its content:
+    empty for every task type; CLS: none of its items is a candidate shown in the prompt; NER: no `type: span`
+    line (a line with ": " after a non-empty type; `Brand: None` counts); Condition_Extract, Extract and
+    Generate: empty only. (Condition_Extract answers are spans without types, `修身, 羊毛`: the released gold
+    answers have no `type: span` line, so that rule would call every gold answer invalid.)"""
+    if not prediction:
+        return True
+    if task_type == "CLS":
+        return not (label_set(prediction) & set(candidates))
+    if task_type == "NER":
+        return not _has_type_span_line(prediction)
+    return False

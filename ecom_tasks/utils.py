@@ -64,10 +64,15 @@ def doc_to_target(doc: dict) -> str:
     return doc["target"]
 
 
+def _invalid(doc: dict, prediction: str) -> float:
+    """The `invalid_rate` item of a document (1.0: the answer cannot be used; see `metrics.invalid`)."""
+    return float(metrics.invalid(prediction, doc.get("task_type", ""), doc.get("candidates", ())))
+
+
 def process_text(doc: dict, results: list[str]) -> dict:
-    """Extract, Condition_Extract and Generate tasks: ROUGE-L only."""
+    """Extract, Condition_Extract and Generate tasks: ROUGE-L, and the invalid-answer rate."""
     prediction = metrics.normalise_prediction(results[0])
-    return {"rouge_l": metrics.rouge_l(prediction, doc["target"], doc["lang"])}
+    return {"rouge_l": metrics.rouge_l(prediction, doc["target"], doc["lang"]), "invalid_rate": _invalid(doc, prediction)}
 
 
 def _score_sets(doc: dict, results: list[str], parse, macro_item) -> dict:
@@ -78,6 +83,7 @@ def _score_sets(doc: dict, results: list[str], parse, macro_item) -> dict:
         "rouge_l": metrics.rouge_l(prediction, doc["target"], doc["lang"]),
         "micro_f1": metrics.set_counts(pred, gold),
         "macro_f1": macro_item(pred, gold),
+        "invalid_rate": _invalid(doc, prediction),
     }
 
 
@@ -99,8 +105,10 @@ type_macro_f1 = metrics.aggregate_type_macro_f1
 # --- the release profile (release_metrics) -------------------------------------------------------------------
 
 def process_release(doc: dict, results: list[str]) -> dict:
-    """Every task type of the release profile: the prediction as generated, scored as the release scores it."""
-    return release_metrics.process(doc, results[0])
+    """Every task type of the release profile: the prediction as generated, scored as the release scores it;
+    the invalid-answer rate as in the default profile (it is about the answer, not the scoring)."""
+    return {**release_metrics.process(doc, results[0]),
+            "invalid_rate": _invalid(doc, metrics.normalise_prediction(results[0]))}
 
 
 def release_ner_micro_f1(items) -> float:

@@ -28,7 +28,8 @@ from ecomgpt_core.files import write_atomic
 
 PAPER_CSV = resources.files("ecomgpt") / "paper_reported.csv"  # package data: present in wheel installs too
 METRICS = ("micro_f1", "macro_f1", "rouge_l")
-METRIC_NAMES = {"micro_f1": "micro-F1", "macro_f1": "macro-F1", "rouge_l": "ROUGE-L"}
+METRIC_NAMES = {"micro_f1": "micro-F1", "macro_f1": "macro-F1", "rouge_l": "ROUGE-L", "invalid_rate": "invalid (%)"}
+INVALID = "invalid_rate"  # lower is better; a fraction in lm-eval's results, shown here in percent
 TASKS = {TASK_NAMES[folder]: task for folder, task in released_tasks().items()}
 OFFICIAL = [name for name, task in TASKS.items() if task.official]
 UNSEEN_TASK_NAMES = {TASK_NAMES[folder] for folder in UNSEEN_TASKS}
@@ -180,14 +181,14 @@ def read_results(files: list[Path], path: Path) -> Run:
             run.versions[name] = str(versions.get(task, "?"))
             task = name
             run.scores[task] = {}
-            for metric in METRICS:
+            for metric in (*METRICS, INVALID):
                 value = values.get(f"{metric},none")
                 if isinstance(value, bool) or not isinstance(value, (int, float)):
                     continue
                 if not math.isfinite(value):
                     run.warnings.append(f"{run.label}: {task} {metric} is {value} in {newest}; shown as missing")
                     continue
-                run.scores[task][metric] = float(value)
+                run.scores[task][metric] = float(value) * (100.0 if metric == INVALID else 1.0)
     found = sorted(set(run.versions.values()))
     run.label += f" [{run.profile} v{found[0]}]" if len(found) == 1 else f" [{run.profile}, versions {'/'.join(found)}]"
     for task in OFFICIAL:
@@ -226,6 +227,7 @@ def table4_columns(profile: Profile) -> list[tuple[str, list[str], str]]:
 def bootstrap_lines(runs: list[Run], out: Path, resamples: int = 1000, seed: int = 0) -> list[str]:
     """Paired bootstrap intervals (95%) of A - B on the Table 4 columns for every pair of runs of one profile
     that logged samples (`--log_samples`); written to `bootstrap.md`, returned as lines to print."""
+    from ecomgpt import mcnemar
     from ecomgpt.bootstrap import format_interval, paired_intervals, read_samples
 
     samples = {run.label: read_samples(run.results_file) if run.results_file else {} for run in runs}
@@ -240,15 +242,30 @@ def bootstrap_lines(runs: list[Run], out: Path, resamples: int = 1000, seed: int
             except ValueError as error:
                 lines.append(f"{a.label} - {b.label}: no interval ({error})")
                 continue
+            # McNemar's exact test on each classification task both runs logged (exact set match per document)
+            tests = {task: mcnemar.between(samples[a.label][task], samples[b.label][task])
+                     for task in OFFICIAL if TASKS[task].paradigm == "cls"
+                     and task in samples[a.label] and task in samples[b.label]}
+            single = {f"{name} micro-F1": task for name, task in (("Product Align", PRODUCT_ALIGN),
+                                                                   ("Review Topic", REVIEW_TOPIC))}
+
+            def with_test(heading: str) -> str:
+                found = tests.get(single.get(heading, ""))
+                return f" ({found.text()})" if found else ""
+
             if intervals:
                 lines.append(f"{a.label} - {b.label}: " + "; ".join(
                     f"{heading.rsplit(' ', 1)[0]}: {format_interval(heading.rsplit(' ', 1)[1], *values)}"
-                    for heading, values in intervals.items()))
+                    f"{with_test(heading)}" for heading, values in intervals.items()))
+            if any(tests.values()):
+                lines.append(f"{a.label} - {b.label}, classification tasks: " + "; ".join(
+                    f"{task}: {found.text()}" for task, found in tests.items() if found))
     if not lines:
         (out / "bootstrap.md").unlink(missing_ok=True)  # our own output of an earlier call: not current any more
     else:
         write_atomic(out / "bootstrap.md", "### Paired bootstrap, 95% intervals of A - B (1,000 resamples of each "
-                     "task's documents, seed 0)\n\n" + "\n".join(f"- {line}" for line in lines) + "\n")
+                     "task's documents, seed 0), and McNemar's exact test on classification tasks (a document is "
+                     "right when its label set equals the gold set)\n\n" + "\n".join(f"- {line}" for line in lines) + "\n")
     return lines
 
 
@@ -308,9 +325,13 @@ def build_tables(runs: list[Run]) -> list[Table]:
                             *[row.get(column) for _, column in TABLE4]])
 
     task_names = OFFICIAL + [t for t in TASKS if t not in OFFICIAL and any(t in r.scores for r in runs)]
-    tasks = Table("tasks", "Every task and metric", ["task", "metric"] + [r.label for r in runs],
+    # the invalid-answer rate (lower is better) under each task's scores, for runs made since it exists
+    with_invalid = (INVALID,) if any(INVALID in r.scores.get(t, {}) for r in runs for t in r.scores) else ()
+    tasks = Table("tasks", "Every task and metric (invalid (%): answers that cannot be used; lower is better)",
+                  ["task", "metric"] + [r.label for r in runs],
                   [[t, METRIC_NAMES[m], *[score(r, t, m) for r in runs]] for t in task_names
-                   for m in (METRICS if any(r.profile is Profile.RELEASE for r in runs) else expected_metrics(t))])
+                   for m in (*(METRICS if any(r.profile is Profile.RELEASE for r in runs) else expected_metrics(t)),
+                             *with_invalid)])
 
     paradigm = Table("paradigm", "ROUGE-L by paradigm over the unseen datasets (Table 9 layout)",
                      ["model", "source"] + PARADIGM_COLUMNS, [[r.label, "this run", *paradigm_values(r)] for r in runs])

@@ -121,3 +121,46 @@ def test_aggregations_of_nothing_are_zero():
     assert utils.micro_f1([(0, 0, 3)]) == 0.0
     assert utils.set_macro_f1([]) == 0.0
     assert utils.type_macro_f1([{}]) == 0.0
+
+
+def test_invalid_answers_per_task_type():
+    candidates = ["Food", "Price", "Service"]
+    # CLS: invalid when none of the items is a candidate shown (a trailing stop is not part of an item)
+    assert not metrics.invalid("Food", "CLS", candidates)
+    assert not metrics.invalid("Price, Tasty.", "CLS", candidates)  # one item of two is a candidate
+    assert metrics.invalid("Tasty", "CLS", candidates)
+    assert metrics.invalid("food", "CLS", candidates)  # items are compared as written
+    assert metrics.invalid("", "CLS", candidates)
+    # NER: invalid without one `type: span` line; `Brand: None` is a usable answer
+    assert not metrics.invalid("Brand: None", "NER")
+    assert not metrics.invalid("I think so\nBrand: Lenovo, Acer", "NER")
+    assert metrics.invalid("Lenovo, Acer", "NER")
+    assert metrics.invalid(": Lenovo", "NER")  # no type before ": "
+    assert metrics.invalid("Brand:Lenovo", "NER")  # not the `type: span` format
+    assert metrics.invalid("", "NER")
+    # Condition_Extract (spans without types, as its gold answers), Extract and Generate: empty only
+    for task_type in ("Condition_Extract", "Extract", "Generate"):
+        assert not metrics.invalid("anything at all", task_type)
+        assert metrics.invalid("", task_type)
+
+
+def test_invalid_rate_is_the_mean_of_the_documents_items():
+    cls = {"target": "Food", "lang": "en", "task_type": "CLS", "candidates": ["Food", "Price"]}
+    items = [utils.process_cls(cls, [answer])["invalid_rate"] for answer in ("Food", "Tasty", "  ### Food", "Price")]
+    assert items == [0.0, 1.0, 1.0, 0.0]  # "  ### Food" is empty after the cut at ###
+    assert sum(items) / len(items) == 0.5
+    ner = {"target": "Brand: Acer", "lang": "en", "task_type": "NER", "candidates": ["Brand"]}
+    assert utils.process_ner(ner, ["Acer"])["invalid_rate"] == 1.0
+    assert utils.process_ner(ner, ["Brand: Acer"])["invalid_rate"] == 0.0
+    text = {"target": "a short title", "lang": "en", "task_type": "Generate", "candidates": []}
+    assert utils.process_text(text, ["\n"])["invalid_rate"] == 1.0
+    assert utils.process_release(text, ["x"])["invalid_rate"] == 0.0
+
+
+def test_gold_answers_are_never_invalid(eval_dir):
+    from ecom_tasks._generate_configs import TASK_NAMES
+
+    for folder in TASK_NAMES:
+        for doc in utils.build_docs(folder):
+            assert not metrics.invalid(metrics.normalise_prediction(doc["target"]), doc["task_type"], doc["candidates"]), \
+                (folder, doc["doc_id"])

@@ -344,3 +344,59 @@ def test_bars_tell_zero_from_missing_and_draw_paper_reference_bars(tmp_path):
     with pytest.raises(ResultsError, match="no paper row"):
         bar_chart([run], ["GPT-9"])
     assert main([str(tmp_path / "run"), "--out", str(tmp_path / "out"), "--paper-models", "ChatGPT"]) == 0
+
+
+def test_mcnemar_on_a_constructed_table():
+    from ecomgpt import mcnemar
+
+    # 10 documents: 2 right in both, 1 right only in A, 6 right only in B, 1 wrong in both.
+    right_a = [True, True, True, False, False, False, False, False, False, False]
+    right_b = [True, True, False, True, True, True, True, True, True, False]
+    assert mcnemar.table(right_a, right_b) == [[2, 1], [6, 1]]
+    # exact McNemar: two-sided binomial test of 1 success in 7 at p = 1/2: 2 * (C(7,0) + C(7,1)) / 2^7 = 0.125
+    result = mcnemar.test(right_a, right_b)
+    assert (result.a_only, result.b_only, result.pairs) == (1, 6, 10)
+    assert result.p_value == pytest.approx(0.125)
+    # no discordant pair: p = 1
+    assert mcnemar.test([True, False], [True, False]).p_value == pytest.approx(1.0)
+    # a document is right when its label set is the gold set: (hits, predicted, gold)
+    assert mcnemar.exact_match([1, 1, 1]) and mcnemar.exact_match([0, 0, 0])
+    assert not mcnemar.exact_match([1, 2, 1]) and not mcnemar.exact_match([1, 1, 2])
+
+
+def cls_samples_run(folder: Path, model: str, right: list[bool], hashes: list[str]) -> Path:
+    stamp = "2026-11-25T10-00-00.000"
+    target = folder / model
+    target.mkdir(parents=True)
+    task = "ecom_openbg_item_align"  # Product Align, a classification task
+    (target / f"results_{stamp}.json").write_text(json.dumps(
+        {"results": {task: {"micro_f1,none": 50.0, "invalid_rate,none": 0.25}},
+         "config": {"model_args": f"pretrained={model}"}, "versions": {task: 1.1}}))
+    rows = [{"doc_id": i, "doc_hash": h, "micro_f1": [1, 1, 1] if ok else [0, 1, 1], "macro_f1": [1.0, 1.0],
+             "rouge_l": 100.0 if ok else 0.0} for i, (ok, h) in enumerate(zip(right, hashes))]
+    (target / f"samples_{task}_{stamp}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
+
+def test_results_show_invalid_rates_and_mcnemar_beside_the_interval(tmp_path):
+    from ecomgpt import mcnemar
+    from ecomgpt.bootstrap import read_samples
+
+    hashes = [f"h{i}" for i in range(10)]
+    right_a = [True, True, True, False, False, False, False, False, False, False]
+    right_b = [True, True, False, True, True, True, True, True, True, False]
+    a = cls_samples_run(tmp_path / "a", "a", right_a, hashes)
+    b = cls_samples_run(tmp_path / "b", "b", right_b, hashes)
+    runs, _ = make_results([a, b], tmp_path / "out")
+    assert runs[0].scores["ecom_openbg_item_align"]["invalid_rate"] == pytest.approx(25.0)  # percent
+    tasks_table = (tmp_path / "out" / "tasks.md").read_text(encoding="utf-8")
+    assert "invalid (%)" in tasks_table and "25.00" in tasks_table
+    text = (tmp_path / "out" / "bootstrap.md").read_text(encoding="utf-8")
+    assert "Product Align: Δ micro-F1" in text
+    assert "(McNemar p=0.125 (1 right only in A, 6 only in B, of 10))" in text
+    assert "classification tasks: ecom_openbg_item_align: McNemar p=0.125" in text
+    # paired by doc_hash: the same ids over other documents do not pair
+    c = cls_samples_run(tmp_path / "c", "c", right_b, [f"other{i}" for i in range(10)])
+    samples = [read_samples(next((folder / name).glob("results_*.json")))["ecom_openbg_item_align"]
+               for folder, name in ((a, "a"), (c, "c"))]
+    assert mcnemar.between(*samples) is None
