@@ -80,7 +80,7 @@ def task_items(samples: list[dict], metric: str) -> TaskItems:
     """The numeric items of one metric from a task's samples (sorted by doc_id)."""
     values = [s[metric] for s in samples]
     first = values[0]
-    if metric == "rouge_l":
+    if metric == "rouge_l" or isinstance(first, (int, float)):  # per-document numbers (invalid_rate too)
         return TaskItems("mean", np.array(values, dtype=float))
     if isinstance(first, dict):  # default NER macro: per-type counts
         return TaskItems("types", _per_type(values))
@@ -136,6 +136,30 @@ def paired_intervals(samples_a: dict, samples_b: dict, columns: list[tuple[str, 
         point = float(np.mean([p for p, _ in per_task]))
         deltas = np.mean([d for _, d in per_task], axis=0)
         out[heading] = (point, float(np.percentile(deltas, 2.5)), float(np.percentile(deltas, 97.5)))
+    return out
+
+
+def run_intervals(samples: dict, columns: list[tuple[str, list[str], str]], resamples: int = 1000,
+                  seed: int = 0) -> dict[str, tuple[float, float, float]]:
+    """Heading -> (score, lower, upper) of each column the run holds for every task: the 95% percentile
+    bootstrap interval of one run (its documents drawn with replacement per task, the column the mean over its
+    tasks), how far the score could move on another draw of documents of the same kind."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    draws: dict[str, np.ndarray] = {}
+    for heading, tasks, metric in columns:
+        if not tasks or not all(t in samples and samples[t] and metric in samples[t][0] for t in tasks):
+            continue
+        points, resampled = [], []
+        for task in tasks:
+            documents = samples[task]
+            if task not in draws:
+                draws[task] = rng.integers(0, len(documents), size=(resamples, len(documents)))
+            items = task_items(documents, metric)
+            points.append(aggregate(items, np.arange(len(documents))[None, :])[0])
+            resampled.append(aggregate(items, draws[task]))
+        values = np.mean(resampled, axis=0)
+        out[heading] = (float(np.mean(points)), float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5)))
     return out
 
 

@@ -269,6 +269,31 @@ def bootstrap_lines(runs: list[Run], out: Path, resamples: int = 1000, seed: int
     return lines
 
 
+def run_intervals(runs: list[Run], out: Path, resamples: int = 1000, seed: int = 0) -> dict[str, dict]:
+    """For each run that logged samples: the 95% bootstrap interval (one run) of every task's metrics and of the
+    Table 4 columns; written to `intervals.md`, returned as label -> heading -> (score, lower, upper)."""
+    from ecomgpt.bootstrap import read_samples
+    from ecomgpt.bootstrap import run_intervals as intervals_of
+
+    found: dict[str, dict] = {}
+    for run in runs:
+        samples = read_samples(run.results_file) if run.results_file else {}
+        if not samples:
+            continue
+        columns = table4_columns(run.profile) + [
+            (f"{task} {METRIC_NAMES[m]}", [task], m) for task in OFFICIAL for m in expected_metrics(task, run.profile)]
+        found[run.label] = intervals_of(samples, columns, resamples, seed)
+    if not found:
+        (out / "intervals.md").unlink(missing_ok=True)  # our own output of an earlier call: not current any more
+        return found
+    lines = ["### 95% bootstrap intervals of each run (1,000 resamples of each task's documents, seed 0)", ""]
+    for label, values in found.items():
+        lines += [f"**{label}**", ""] + [f"- {heading}: {point:.2f} [{low:.2f}, {high:.2f}]"
+                                        for heading, (point, low, high) in values.items()] + [""]
+    write_atomic(out / "intervals.md", "\n".join(lines))
+    return found
+
+
 def table4_values(run: Run) -> list[float | None]:
     values = [group_mean(run, UNSEEN_DATASET, m) for m in METRICS]
     for task in (PRODUCT_ALIGN, REVIEW_TOPIC):
@@ -481,13 +506,18 @@ def make_results(run_dirs: list[Path], out: Path, labels: list[str] | None = Non
     plotted = [run for run in runs if run.limit is None or plot_limited]
     warnings = ([warnings_first] if warnings_first else []) + [w for run in runs for w in run.warnings]
     intervals = bootstrap_lines(runs, out)
+    own_intervals = run_intervals(runs, out)
     if plotted:
         save_figure(bar_chart(plotted, paper_models), out / "table4_bars.png")
         for name, figure in scaling_charts(plotted).items():
             save_figure(figure, out / f"{name}.png")
     else:
         warnings.append("no plot: every run used --limit (pass --plot-limited to plot them anyway)")
-    summary = (["# Paired bootstrap (95%)", ""] + [f"- {line}" for line in intervals] + [""] if intervals else []) + [
+    summary = (["# Paired bootstrap (95%)", ""] + [f"- {line}" for line in intervals] + [""] if intervals else []) + (
+        ["# Each run's 95% bootstrap intervals (Table 4 columns; every task in intervals.md)", ""]
+        + [f"- {label}: " + "; ".join(f"{heading}: {p:.1f} [{lo:.1f}, {hi:.1f}]" for heading, (p, lo, hi)
+                                      in values.items() if heading in dict(TABLE4)) for label, values in own_intervals.items()]
+        + [""] if own_intervals else []) + [
         "# Results", "", RELEASE_NOTE if all(r.profile is Profile.RELEASE for r in runs) else METRIC_NOTE, ""]
     if warnings:
         summary += ["**Warnings**", ""] + [f"- {w}" for w in warnings] + [""]

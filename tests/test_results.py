@@ -400,3 +400,20 @@ def test_results_show_invalid_rates_and_mcnemar_beside_the_interval(tmp_path):
     samples = [read_samples(next((folder / name).glob("results_*.json")))["ecom_openbg_item_align"]
                for folder, name in ((a, "a"), (c, "c"))]
     assert mcnemar.between(*samples) is None
+
+
+def test_each_run_gets_its_own_bootstrap_interval(tmp_path):
+    from ecomgpt.bootstrap import run_intervals
+
+    columns = [("Product Select ROUGE-L", ["ecom_multicpr_product_select"], "rouge_l")]
+    flat = samples_run(tmp_path / "flat", {"ecom_multicpr_product_select": [40.0] * 50}, "flat")
+    assert run_intervals(samples_of(flat / "flat"), columns) == {"Product Select ROUGE-L": (40.0, 40.0, 40.0)}
+    # half the documents 10, half 0: mean 5, and the 95% interval of a mean of 200 such documents is
+    # 5 +- 1.96 * 5 / sqrt(200) = [4.31, 5.69] (normal approximation)
+    half = samples_run(tmp_path / "half", {"ecom_multicpr_product_select": [10.0 * (i % 2) for i in range(200)]}, "half")
+    [(point, low, high)] = run_intervals(samples_of(half / "half"), columns, 4000).values()
+    assert point == pytest.approx(5.0) and low == pytest.approx(4.31, abs=0.2) and high == pytest.approx(5.69, abs=0.2)
+    make_results([half], tmp_path / "out")
+    text = (tmp_path / "out" / "intervals.md").read_text(encoding="utf-8")
+    assert "- ecom_multicpr_product_select ROUGE-L: 5.00 [" in text and "- Product Select ROUGE-L: 5.00 [" in text
+    assert "Product Select ROUGE-L: 5.0 [" in (tmp_path / "out" / "results.md").read_text(encoding="utf-8")
