@@ -479,8 +479,10 @@ def save_figure(figure, path: Path) -> None:
 
 
 def make_results(run_dirs: list[Path], out: Path, labels: list[str] | None = None,
-                 plot_limited: bool = False, paper_models: list[str] | None = None) -> tuple[list[Run], list[str]]:
-    """Read the runs, write tables and plots into `out`; returns the runs and the warnings."""
+                 plot_limited: bool = False, paper_models: list[str] | None = None,
+                 html: bool = False) -> tuple[list[Run], list[str]]:
+    """Read the runs, write tables and plots into `out` (and `report.html` with `html`); returns the runs and
+    the warnings."""
     labels = labels or []
     runs = [run for path in run_dirs for run in read_runs(path)]
     if labels and len(labels) != len(runs):
@@ -523,6 +525,12 @@ def make_results(run_dirs: list[Path], out: Path, labels: list[str] | None = Non
         summary += ["**Warnings**", ""] + [f"- {w}" for w in warnings] + [""]
     summary += [f"### {t.title}\n\n{markdown(t)}\n" for t in tables]
     write_atomic(out / "results.md", "\n".join(summary))
+    if html:
+        from ecomgpt.report_page import render
+
+        write_atomic(out / "report.html", render(runs, tables, own_intervals, intervals, out))
+    else:
+        (out / "report.html").unlink(missing_ok=True)  # our own output of an earlier call: not current any more
     return runs, warnings
 
 
@@ -534,11 +542,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", action="append", default=[], help="a label per run, in order (repeat)")
     parser.add_argument("--paper-models", type=lambda text: [m.strip() for m in text.split(",") if m.strip()],
                         default=[], help='paper rows drawn as reference bars, e.g. "EcomGPT (7b1),ChatGPT"')
+    parser.add_argument("--html", action="store_true",
+                        help="also write report.html: one self-contained page with the tables, plots and a browser "
+                             "of every document's answers (runs made with --log_samples)")
     parser.add_argument("--plot-limited", action="store_true",
                         help="also plot runs made with lm-eval --limit (they are always in the tables, marked)")
     args = parser.parse_args(argv)
     def work() -> int:
-        runs, warnings = make_results(args.runs, args.out, args.label, args.plot_limited, args.paper_models)
+        runs, warnings = make_results(args.runs, args.out, args.label, args.plot_limited, args.paper_models, args.html)
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
         print((args.out / "table4_unseen.md").read_text(encoding="utf-8"))
@@ -546,7 +557,8 @@ def main(argv: list[str] | None = None) -> int:
             print((args.out / "bootstrap.md").read_text(encoding="utf-8"))
         plots = sorted(p.name for p in args.out.glob("*.png"))
         print(f"wrote {args.out}: {len(runs)} run(s) in results.md, tables as .md/.csv/.tex"
-              + (f", {', '.join(plots)}" if plots else ", no plot (see the warnings)"))
+              + (f", {', '.join(plots)}" if plots else ", no plot (see the warnings)")
+              + (f"; the page: {args.out / 'report.html'}" if args.html else ""))
         return 0
 
     return run_command("ecomgpt-results", work)

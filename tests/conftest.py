@@ -127,3 +127,18 @@ def weights(folder: Path) -> dict:
     from safetensors.torch import load_file
 
     return load_file(str(folder / "model.safetensors"))
+
+
+def chromium():
+    """(selenium webdriver module, Chromium binary, chromedriver), "" or None and why not."""
+    from shutil import which
+
+    try:
+        from selenium import webdriver
+    except ImportError:
+        return None, "selenium is not installed (pip install -e '.[dev]')"
+    binary = which("chromium") or which("chromium-browser") or which("google-chrome")
+    driver = which("chromedriver")
+    if not binary or not driver:
+        return None, "no Chromium / chromedriver on PATH (Debian: apt-get install chromium chromium-driver; .ci/run does)"
+    return (webdriver, binary, driver), ""

@@ -24,7 +24,9 @@ from ecom_tasks.utils import build_docs
 
 
 def answer(prompt: str, target: str) -> str:
-    return target if int(hashlib.sha256(prompt.encode("utf-8")).hexdigest(), 16) % 3 else "None"
+    """$ECHO_SALT (default none) picks another deterministic third of the prompts to answer wrongly."""
+    return target if int(hashlib.sha256((os.environ.get("ECHO_SALT", "") + prompt).encode("utf-8")).hexdigest(),
+                         16) % 3 else "None"
 
 
 @register_model("ecom-echo")

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import chromium
 
 from ecomgpt.compare import CSV_COLUMNS, main as compare_main, read_study
 
@@ -246,23 +247,9 @@ def test_judge_swaps_the_order_turns_flips_into_ties_and_uses_the_cache(runs, tm
     assert "secret" not in json.dumps(json.loads((study / "judge_usage_fake-judge.json").read_text()))
 
 
-def _browser():
-    from shutil import which
-
-    try:
-        from selenium import webdriver
-    except ImportError:
-        return None, "selenium is not installed (pip install -e '.[dev]')"
-    binary = which("chromium") or which("chromium-browser") or which("google-chrome")
-    driver = which("chromedriver")
-    if not binary or not driver:
-        return None, "no Chromium / chromedriver on PATH (Debian: apt-get install chromium chromium-driver; .ci/run does)"
-    return (webdriver, binary, driver), ""
-
-
 @pytest.mark.slow
 def test_annotation_page_in_a_headless_browser(runs, tmp_path):
-    found, why = _browser()
+    found, why = chromium()
     if found is None:
         pytest.skip(why)
     webdriver, binary, driver_path = found

@@ -417,3 +417,90 @@ def test_each_run_gets_its_own_bootstrap_interval(tmp_path):
     text = (tmp_path / "out" / "intervals.md").read_text(encoding="utf-8")
     assert "- ecom_multicpr_product_select ROUGE-L: 5.00 [" in text and "- Product Select ROUGE-L: 5.00 [" in text
     assert "Product Select ROUGE-L: 5.0 [" in (tmp_path / "out" / "results.md").read_text(encoding="utf-8")
+
+
+def echo_run(out: Path, salt: str, tasks: str, limit: int = 20) -> Path:
+    """A real lm-eval run with --log_samples, by the deterministic echo model of tests/echo_lm.py."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(repo), "ECHO_SALT": salt}
+    done = subprocess.run([sys.executable, str(repo / "tests/echo_lm.py"), "lm_eval", "--model", "ecom-echo",
+                           "--include_path", str(repo / "ecom_tasks"), "--tasks", tasks, "--limit", str(limit),
+                           "--log_samples", "--output_path", str(out)], capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+@pytest.mark.slow
+def test_the_report_page_browses_every_document_in_chromium(eval_dir, tmp_path):
+    from conftest import chromium
+
+    from ecomgpt.bootstrap import read_samples
+    from ecomgpt.report_page import browser_data
+
+    tasks = "ecom_absa_review_topic,ecom_lenovo_ner,ecom_mepave_value_detection"
+    a, b = echo_run(tmp_path / "a", "", tasks), echo_run(tmp_path / "b", "other", tasks)
+    runs, _ = make_results([a, b], tmp_path / "out", labels=["echo A", "echo B"], plot_limited=True, html=True)
+    page = tmp_path / "out" / "report.html"
+    text = page.read_text(encoding="utf-8")
+    assert "http://" not in text and "https://" not in text and "<script src" not in text  # no network
+    assert "data:image/png;base64," in text and "Table 4 layout" in text and "McNemar p=" in text
+    # what the filters must find, from the samples themselves
+    data = browser_data(runs)["ecom_absa_review_topic"]
+    assert len(data) == 20 and all(len(d["answers"]) == 2 and None not in d["answers"] for d in data)
+    wrong = sum(any(not x["right"] for x in d["answers"]) for d in data)
+    invalid = sum(any(x["invalid"] for x in d["answers"]) for d in data)
+    disagree = sum(len({x["text"].strip() for x in d["answers"]}) > 1 for d in data)
+    assert 0 < wrong < 20 and 0 < invalid <= wrong and 0 < disagree < 20
+    samples = read_samples(runs[0].results_file)["ecom_absa_review_topic"]
+    assert sum(s["invalid_rate"] for s in samples) == sum(x["answers"][0]["invalid"] for x in data)
+    word = data[3]["gold"].split(",")[0]
+    searched = sum(word.lower() in "\n".join([d["prompt"], d["gold"], *[x["text"] for x in d["answers"]]]).lower()
+                   for d in data)
+
+    found, why = chromium()
+    if found is None:
+        pytest.skip(why)
+    webdriver, binary, driver_path = found
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}",
+                 "--window-size=1400,1000"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    browser = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        browser.get(page.as_uri())
+        Select(browser.find_element(By.ID, "task")).select_by_value("ecom_absa_review_topic")
+
+        def count() -> str:
+            return browser.find_element(By.ID, "count").text
+
+        def rows() -> int:
+            return len(browser.find_elements(By.CSS_SELECTOR, "#rows .doc"))
+
+        assert count().startswith("20 of 20 documents") and rows() == 20
+        browser.find_element(By.ID, "wrong").click()
+        assert count().startswith(f"{wrong} of 20") and rows() == wrong
+        browser.find_element(By.ID, "invalid").click()
+        assert count().startswith(f"{invalid} of 20") and rows() == invalid
+        browser.find_element(By.ID, "wrong").click()
+        browser.find_element(By.ID, "invalid").click()
+        browser.find_element(By.ID, "disagree").click()
+        assert rows() == disagree
+        browser.find_element(By.ID, "disagree").click()
+        browser.find_element(By.ID, "search").send_keys(word)
+        assert count().startswith(f"{searched} of 20") and rows() == searched
+        browser.save_screenshot(str(tmp_path / "report.png"))
+        errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+        assert errors == []
+    finally:
+        browser.quit()
