@@ -68,7 +68,8 @@ FIXTURE_RAW = Path(__file__).parent / "fixtures" / "ecom_raw"
 
 @pytest.fixture(scope="session")
 def raw_fixture_dir(tmp_path_factory) -> Path:
-    """The hand-written raw fixtures, with the online-shopping CSV zipped as the real dataset ships it."""
+    """The hand-written raw fixtures, with the online-shopping CSV zipped and the ZOL reviews in xlsx workbooks,
+    as the real datasets ship them."""
     import shutil
     import zipfile
 
@@ -78,6 +79,17 @@ def raw_fixture_dir(tmp_path_factory) -> Path:
     with zipfile.ZipFile(folder / "online_shopping_10_cats.zip", "w") as archive:
         archive.write(folder / "online_shopping_10_cats.csv", "online_shopping_10_cats.csv")
     (folder / "online_shopping_10_cats.csv").unlink()
+    # the ZOL reviews as the xlsx workbooks the real dataset ships (rows written here, not binaries in git)
+    import openpyxl
+
+    folder = root / "zol_phone_review_helpfulness_zh"
+    for name, rows in json.loads((folder / "reviews.json").read_text(encoding="utf-8")).items():
+        book = openpyxl.Workbook()
+        for row in rows:
+            book.active.append(row)
+        book.create_sheet("Sheet2")
+        book.save(folder / name)
+    (folder / "reviews.json").unlink()
     return root
 
 

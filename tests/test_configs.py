@@ -56,8 +56,13 @@ def test_task_metadata_tags_and_metrics():
         assert config["tag"] == [paradigm_tag, "ecom_" + folder[:2].lower()]
         assert config["include"] == expected_template[paradigm_tag]
         assert config["generation_kwargs"]["until"] == ["###"] and config["generation_kwargs"]["do_sample"] is False
-    assert {m["metric"] for m in load("_text_template_yaml")["metric_list"]} == {"rouge_l"}
-    assert {m["metric"] for m in load("_cls_template_yaml")["metric_list"]} == {"rouge_l", "micro_f1", "macro_f1"}
+    assert {m["metric"] for m in load("_text_template_yaml")["metric_list"]} == {"rouge_l", "invalid_rate"}
+    assert {m["metric"] for m in load("_cls_template_yaml")["metric_list"]} == {"rouge_l", "micro_f1", "macro_f1",
+                                                                                "invalid_rate"}
+    for template in ("_text_template_yaml", "_cls_template_yaml", "_ner_template_yaml", "_release_set_template_yaml",
+                     "_release_ner_template_yaml"):  # the invalid-answer rate: lower is better, in every task
+        (invalid,) = [m for m in load(template)["metric_list"] if m["metric"] == "invalid_rate"]
+        assert invalid["higher_is_better"] is False and invalid["aggregation"] == "mean"
 
 
 def test_max_gen_toks_fits_99_percent_of_gold_targets(eval_dir):

@@ -31,10 +31,10 @@ def spans(record: Record) -> list[tuple[str, str]]:
     return [(s.term, s.type) for s in record.spans]
 
 
-def test_registry_has_nineteen_sources_and_enough_tasks():
-    assert len(SOURCES) == 19
+def test_registry_has_twenty_seven_sources_and_enough_tasks():
+    assert len(SOURCES) == 27
     tasks = [t for s in SOURCES.values() for t in s.tasks]
-    assert len({t.name for t in tasks}) == len(tasks) >= 80
+    assert len({t.name for t in tasks}) == len(tasks) >= 110
     assert {t.paradigm for t in tasks} == {"CLS", "EXT", "GEN", "NER"}
     assert {t.lang for t in tasks} == {"en", "zh"}
     assert {t.cot for t in tasks} == {"original", "golden_cot"}
@@ -337,6 +337,113 @@ def test_kobe_files_of_different_length_are_malformed(raw_fixture_dir, tmp_path)
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_every_reader_reads_the_real_dataset(raw_dir, name):
     """The shipped data parses without a malformed record (skips are allowed, and counted by the build)."""
+    from ecomgpt_data import raw
+
     items = read(raw_dir, name)
     assert sum(isinstance(i, Record) for i in items) > 100
     assert [i for i in items if isinstance(i, Malformed)][:3] == []
+    assert len(items) == raw.registry()[name]["items"]  # the progress bar's total
+
+
+def texts(items) -> list[str]:
+    return [i.text for i in items if isinstance(i, Record)]
+
+
+def test_eprstmt_reads_the_few_all_files_once_and_never_the_subsets(raw_fixture_dir):
+    items = read(raw_fixture_dir, "fewclue_eprstmt_review_sentiment")
+    assert texts(items) == ["质量很好，物流也快", "做工粗糙，不推荐", "颜色和图片一样", "收到就坏了"]
+    assert [i.labels["sentiment"] for i in items if isinstance(i, Record)] == [("正面",), ("负面",), ("正面",), ("负面",)]
+    assert [(i.origin, i.reason) for i in items if isinstance(i, Skipped)] == [("dev_few_all.json:1", "review already read")]
+    assert "子集文件里的评论不应读取" not in texts(items)  # train_0.json is a subset of train_few_all.json
+
+
+def test_shopee_pairs_the_two_files_line_by_line_past_the_bom(raw_fixture_dir):
+    items = read(raw_fixture_dir, "shopee_product_title_translation_zh_en")
+    pairs = [(i.text, i.target) for i in items if isinstance(i, Record)]
+    assert pairs == [("＊小徑文化＊ 手機殼 防摔", "Shockproof phone case"), ("藍牙耳機 無線", "Wireless bluetooth earphones")]
+    assert [i.reason for i in items if isinstance(i, Skipped)] == ["a title without its translation"]
+
+
+def test_shopee_files_of_different_length_are_malformed(raw_fixture_dir, tmp_path):
+    folder = tmp_path / "shopee_product_title_translation_zh_en"
+    shutil.copytree(raw_fixture_dir / folder.name, folder)
+    with (folder / "dev_en.csv").open("a", encoding="utf-8") as handle:
+        handle.write("one more\n")
+    assert [i.reason for i in read(tmp_path, folder.name)][0].startswith("dev_tcn.csv has 3 titles and dev_en.csv 4")
+
+
+def test_gaiic_splits_each_line_on_its_last_space(raw_fixture_dir):
+    items = records(raw_fixture_dir, "gaiic2022_jd_title_ner_sample")
+    assert [i.text for i in items] == ["华为 手机", "新款T恤"]  # the space is a character of the title
+    assert spans(items[0]) == [("华为", "商品实体"), ("手机", "商品实体")]
+    assert spans(items[1]) == [("T恤", "商品实体")]
+
+
+def test_amazon_qa_recovers_escaped_lines_and_skips_what_nothing_reads(raw_fixture_dir):
+    items = read(raw_fixture_dir, "amazon_qa_appliances_mcauley")
+    qa = [i for i in items if isinstance(i, Record) and i.subset == "qa"]
+    assert [(i.text, i.labels["question_type"]) for i in qa] == [
+        ("Does it fit a standard sink?", ("yes/no",)), ("How loud is the motor?", ("open-ended",)),
+        ("Is it dishwasher safe?", ("yes/no",))]
+    assert qa[2].target == "I don't know, I wash it by hand."  # read by ast.literal_eval
+    answers = [i for i in items if isinstance(i, Record) and i.subset == "answer"]
+    assert [i.labels["answer_type"] for i in answers] == [("yes",), ("unclear",)]
+    assert answers[0].text == "Question: Does it fit a standard sink?\nAnswer: Yes, it fits mine."
+    assert [(i.origin, i.reason) for i in items if isinstance(i, Skipped)] == [
+        ("qa_Appliances.json:4", "a line neither JSON nor a Python literal reads")]
+
+
+def test_ppgan_short_titles_from_one_based_positions_once_per_title(raw_fixture_dir):
+    items = read(raw_fixture_dir, "ppgan_short_title_zh")
+    got = [(i.text, i.target, i.labels["words"]) for i in items if isinstance(i, Record)]
+    assert got == [("挂式浴室可爱珊瑚绒擦手巾", "挂式擦手巾", ("挂式", "擦手巾")),
+                   ("iPhone 6手机壳硅胶", "iPhone 6手机壳", ("iPhone", "6", "手机壳")),
+                   ("宝宝儿童书包双肩包", "儿童书包", ("儿童", "书包"))]
+    assert [i.reason for i in items if isinstance(i, Skipped)] == ["long title already read"]
+
+
+def test_ppgan_positions_that_miss_the_short_title_are_malformed(raw_fixture_dir, tmp_path):
+    folder = tmp_path / "ppgan_short_title_zh"
+    shutil.copytree(raw_fixture_dir / folder.name, folder)
+    (folder / "test.csv").write_text("0,1,1,宝宝 儿童 书包,儿童 书包,1 2,x", encoding="utf-8")
+    assert [i for i in read(tmp_path, folder.name) if isinstance(i, Malformed)] == [
+        Malformed("test.csv:1", "the short title is not the long title's words at the given positions")]
+
+
+def test_zol_maps_columns_by_header_across_workbooks(raw_fixture_dir):
+    items = read(raw_fixture_dir, "zol_phone_review_helpfulness_zh")
+    reviews = [i for i in items if isinstance(i, Record) and i.subset == "review"]
+    assert [i.labels for i in reviews] == [
+        {"rating": ("5星",), "helpfulness": ("有用",)},
+        {"rating": ("2星",)},  # 3 helpful, 3 unhelpful: no helpfulness label
+        {"helpfulness": ("无用",)},  # no rating
+        {"rating": ("5星",), "helpfulness": ("有用",)}]
+    assert reviews[0].text == "优点：屏幕大\n缺点：电池差\n总结：值得买"
+    summaries = [(i.text, i.target) for i in items if isinstance(i, Record) and i.subset == "summary"]
+    assert summaries == [("优点：屏幕大\n缺点：电池差", "值得买"), ("优点：结实\n缺点：屏幕小", "皮实 如题"),
+                         ("优点：耐摔\n缺点：无", "一代神机")]
+    assert [i.reason for i in items if isinstance(i, Skipped)] == ["a review without pros, cons or summary"]
+
+
+def test_jddc_joins_a_senders_messages_into_turns_and_replies_to_context(raw_fixture_dir):
+    items = records(raw_fixture_dir, "jddc_dialogue_sample_zh")
+    replies = [(i.context, i.target) for i in items if i.subset == "reply"]
+    assert replies == [
+        (("顾客：你好 我的订单还没到",), "您好，请提供订单号"),
+        (("顾客：你好 我的订单还没到", "客服：您好，请提供订单号", "顾客：[订单编号]"), "已为您催促配送")]
+    # the agent's opening turn of s2 has no context: no reply record; every message has a speaker record
+    speakers = [(i.text, i.labels["speaker"]) for i in items if i.subset == "speaker"]
+    assert len(speakers) == 7 and speakers[5] == ("有什么可以帮您", ("客服",))
+
+
+def test_wdc_pave_joins_raw_and_normalised_values_by_offer(raw_fixture_dir):
+    items = records(raw_fixture_dir, "wdc_pave_attribute_extraction_en")
+    offers = [i for i in items if i.subset == "offer"]
+    assert offers[0].text == ("Title: HP Xeon E5335 2.0GHz DL360 G5\" Null\n"
+                              "Description: Intel Xeon E5335 processor kit, 8MB cache")
+    # the variant written in the text; n/a, and a value not in the text, are not stated
+    assert offers[0].attributes == (("Clock Speed", "2.0GHz"), ("Cache", "8MB"), ("Bus Speed", "n/a"),
+                                    ("Generation", "G5"))
+    assert offers[1].text == "Title: Silver ring" and offers[1].labels == {"category": ("Jewelry",)}
+    normalise = [(i.text, i.target) for i in items if i.subset == "normalise"]
+    assert normalise == [("Attribute: Cache\nValue: 8MB", "8 Megabytes"), ("Attribute: Generation\nValue: G5", "Generation 5")]

@@ -381,8 +381,8 @@ def test_real_raw_data_builds_with_every_task(raw_dir, tmp_path):
     """The shipped datasets build with the default on-error=raise: no malformed record anywhere."""
     manifest, rows = make(raw_dir, tmp_path / "real", per_task=20)
     built = {r["task"] for r in rows}
-    assert built == set(ALL_TASKS) and len(built) >= 80  # every task of the 19 sources has instances
-    assert len(manifest["sources"]) == 19
+    assert built == set(ALL_TASKS) and len(built) >= 110  # every task of the 27 sources has instances
+    assert len(manifest["sources"]) == 27
     assert {r["paradigm"] for r in rows} == {"CLS", "EXT", "GEN", "NER"} and {r["lang"] for r in rows} == {"en", "zh"}
     assert all(report["malformed"] == 0 for report in manifest["sources"].values())
     assert manifest["totals"]["selected"] == len(rows)

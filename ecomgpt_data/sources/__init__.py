@@ -43,6 +43,9 @@ BUILTIN_MODULES = (
     "contextual_product_qa_amazon", "product_ave_oamine_ae110k", "amazon_counterfactual_reviews_en",
     "fewsum_amazon_opinion_summaries", "mgshopdial_shopping_dialogue", "zhijiang_cosmetics_review_opinion",
     "kobe_taodescribe_test",
+    "jddc_dialogue_sample_zh", "fewclue_eprstmt_review_sentiment", "gaiic2022_jd_title_ner_sample",
+    "amazon_qa_appliances_mcauley", "ppgan_short_title_zh", "zol_phone_review_helpfulness_zh",
+    "shopee_product_title_translation_zh_en", "wdc_pave_attribute_extraction_en",
 )
 
 
