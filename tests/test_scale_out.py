@@ -186,7 +186,7 @@ def fake_slurm(folder: Path) -> Path:
 
 @pytest.mark.slow
 def test_two_machines_through_the_slurm_script_train_as_one_machine_with_two_processes(rows, model_dir, tmp_path):
-    """recipes/slurm/launch.slurm with 2 nodes of 1 process each (2 launchers on localhost, c10d rendezvous) ends
+    """recipes/slurm/launch.slurm with 2 nodes of 1 process each (2 launchers on localhost, static rendezvous) ends
     with the same weights as 1 machine with 2 processes; exactly one process writes the model, and says so."""
     data = subset(rows, tmp_path / "sixteen.jsonl", 16)
     stubs = fake_slurm(tmp_path / "bin")
