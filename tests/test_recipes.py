@@ -157,7 +157,8 @@ def test_two_processes_train_together(rows, model_dir, tmp_path):
 
 @pytest.mark.slow
 def test_overfitting_a_handful_lowers_the_loss_and_the_checkpoint_runs_in_lm_eval(rows, model_dir, tmp_path):
-    data = subset(rows, tmp_path / "four.jsonl", 4)
+    # four instances of the first source's tasks (which rows come first changes as sources are added)
+    data = subset([r for r in rows if r["source"] == rows[0]["source"]], tmp_path / "four.jsonl", 4)
     out = main(bloomz_560m.RECIPE, ["--model_name_or_path", str(model_dir), "--train_file", str(data), *SMALL,
                                     "--max_steps", "40", "--learning_rate", "3e-3", "--output_dir", str(tmp_path / "fit")])
     losses = [entry["loss"] for entry in json.loads((out / "training_summary.json").read_text())["log_history"]
