@@ -81,6 +81,14 @@ def origin(path: Path, root: Path, line: int) -> str:
     return f"{path.relative_to(root).as_posix()}:{line}"
 
 
+def numbered_lines(path: Path, root: Path) -> Iterator[tuple[str, str]]:
+    """(origin, line) for every line of a text file that is not blank, the origin named from `root`."""
+    with path.open(encoding="utf-8", errors="surrogateescape") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                yield origin(path, root, number), line
+
+
 def decode_tags(tokens: Sequence[str], tags: Sequence[str], type_names: dict[str, str] | None = None) -> list[Span]:
     """Spans (with character offsets in "".join(tokens)) from BIO or BIOES token tags. `type_names` maps raw
     tag types to display names; a type missing from it, an I/E without an open span of its type, or an

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
-from ecomgpt_data.records import Malformed, Record
+from ecomgpt_data.records import Malformed, Record, numbered_lines
 from ecomgpt_data.sources import Source, register, task_factory
 
 NAME = "advertisegen_dev"
@@ -18,23 +18,18 @@ def files(root: Path) -> list[Path]:
 
 
 def read(root: Path):
-    path = files(root)[0]
-    with path.open(encoding="utf-8", errors="surrogateescape") as handle:
-        for number, line in enumerate(handle, 1):
-            origin = f"dev.json:{number}"
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-                content, summary = item["content"], item["summary"]
-                pairs = [part.split("#", 1) for part in content.split("*")]
-                if not all(len(pair) == 2 and pair[0] and pair[1] for pair in pairs):
-                    raise ValueError(f"content is not key#value*key#value: {content!r}")
-            except (json.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as error:
-                yield Malformed(origin, f"{type(error).__name__}: {error}")
-                continue
-            yield Record(NAME, origin, "zh", "product", content, target=summary.strip(),
-                         attributes=tuple((key, value) for key, value in pairs))
+    for origin, line in numbered_lines(files(root)[0], root):
+        try:
+            item = json.loads(line)
+            content, summary = item["content"], item["summary"]
+            pairs = [part.split("#", 1) for part in content.split("*")]
+            if not all(len(pair) == 2 and pair[0] and pair[1] for pair in pairs):
+                raise ValueError(f"content is not key#value*key#value: {content!r}")
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as error:
+            yield Malformed(origin, f"{type(error).__name__}: {error}")
+            continue
+        yield Record(NAME, origin, "zh", "product", content, target=summary.strip(),
+                     attributes=tuple((key, value) for key, value in pairs))
 
 
 _task = task_factory("advertisegen", NAME, "zh")

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
-from ecomgpt_data.records import Malformed, Record, Skipped
+from ecomgpt_data.records import Malformed, Record, Skipped, numbered_lines
 from ecomgpt_data.sources import Source, register, task_factory
 
 NAME = "amazon_qa_appliances_mcauley"
@@ -40,29 +40,25 @@ def _parse(line: str) -> dict | None:
 
 
 def read(root: Path):
-    with (root / FILE).open(encoding="utf-8", errors="surrogateescape") as handle:
-        for number, line in enumerate(handle, 1):
-            origin = f"{FILE}:{number}"
-            if not line.strip():
-                continue
-            row = _parse(line)
-            if row is None:
-                yield Skipped(origin, "a line neither JSON nor a Python literal reads")
-                continue
-            question, answer = str(row.get("question", "")).strip(), str(row.get("answer", "")).strip()
-            kind = QUESTION_TYPES.get(row.get("questionType"))
-            if kind is None:
-                yield Malformed(origin, f"questionType must be yes/no or open-ended, got {row.get('questionType')!r}")
-                continue
-            if not question or not answer:
-                yield Skipped(origin, "a question without an answer")
-                continue
-            yield Record(NAME, origin, "en", "question", question, subset="qa", target=answer,
-                         labels={"question_type": (kind,), "item": (str(row.get("asin", "")),)})
-            answer_type = ANSWER_TYPES.get(row.get("answerType"))
-            if kind == "yes/no" and answer_type:
-                yield Record(NAME, f"{origin}#answer", "en", "question", f"Question: {question}\nAnswer: {answer}",
-                             subset="answer", labels={"answer_type": (answer_type,)})
+    for origin, line in numbered_lines(root / FILE, root):
+        row = _parse(line)
+        if row is None:
+            yield Skipped(origin, "a line neither JSON nor a Python literal reads")
+            continue
+        question, answer = str(row.get("question", "")).strip(), str(row.get("answer", "")).strip()
+        kind = QUESTION_TYPES.get(row.get("questionType"))
+        if kind is None:
+            yield Malformed(origin, f"questionType must be yes/no or open-ended, got {row.get('questionType')!r}")
+            continue
+        if not question or not answer:
+            yield Skipped(origin, "a question without an answer")
+            continue
+        yield Record(NAME, origin, "en", "question", question, subset="qa", target=answer,
+                     labels={"question_type": (kind,), "item": (str(row.get("asin", "")),)})
+        answer_type = ANSWER_TYPES.get(row.get("answerType"))
+        if kind == "yes/no" and answer_type:
+            yield Record(NAME, f"{origin}#answer", "en", "question", f"Question: {question}\nAnswer: {answer}",
+                         subset="answer", labels={"answer_type": (answer_type,)})
 
 
 _task = task_factory("amazon_qa", NAME, "en")

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
-from ecomgpt_data.records import FirstSeen, Malformed, Record, Skipped
+from ecomgpt_data.records import FirstSeen, Malformed, Record, Skipped, numbered_lines
 from ecomgpt_data.sources import Source, register, task_factory
 
 NAME = "fewclue_eprstmt_review_sentiment"
@@ -26,24 +26,20 @@ def files(root: Path) -> list[Path]:
 def read(root: Path):
     seen = FirstSeen()
     for path in files(root):
-        with path.open(encoding="utf-8", errors="surrogateescape") as handle:
-            for number, line in enumerate(handle, 1):
-                origin = f"{path.name}:{number}"
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                    sentence, label = row["sentence"].strip(), SENTIMENTS[row["label"]]
-                except (ValueError, KeyError, TypeError, AttributeError) as error:
-                    yield Malformed(origin, f"expected a JSON object with a sentence and a label Positive or "
-                                            f"Negative ({type(error).__name__}: {error})")
-                    continue
-                if not sentence:
-                    yield Skipped(origin, "empty review")
-                elif seen.again(sentence):
-                    yield Skipped(origin, "review already read")
-                else:
-                    yield Record(NAME, origin, "zh", "review", sentence, labels={"sentiment": (label,)})
+        for origin, line in numbered_lines(path, root):
+            try:
+                row = json.loads(line)
+                sentence, label = row["sentence"].strip(), SENTIMENTS[row["label"]]
+            except (ValueError, KeyError, TypeError, AttributeError) as error:
+                yield Malformed(origin, f"expected a JSON object with a sentence and a label Positive or "
+                                        f"Negative ({type(error).__name__}: {error})")
+                continue
+            if not sentence:
+                yield Skipped(origin, "empty review")
+            elif seen.again(sentence):
+                yield Skipped(origin, "review already read")
+            else:
+                yield Record(NAME, origin, "zh", "review", sentence, labels={"sentiment": (label,)})
 
 
 _task = task_factory("eprstmt", NAME, "zh")

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
-from ecomgpt_data.records import Malformed, Record
+from ecomgpt_data.records import Malformed, Record, numbered_lines
 from ecomgpt_data.sources import Source, register, task_factory
 
 NAME = "wdc_pave_attribute_extraction_en"
@@ -28,19 +28,17 @@ def files(root: Path) -> list[Path]:
     return [root / folder / split for split in SPLITS for folder in (RAW, NORMALISED)]
 
 
-def _offers(path: Path):
+def _offers(path: Path, root: Path):
     """(origin, offer or the reason it is malformed) per line."""
-    with path.open(encoding="utf-8", errors="surrogateescape") as handle:
-        for number, line in enumerate(handle, 1):
-            if line.strip():
-                try:
-                    offer = json.loads(line)
-                except ValueError as error:
-                    offer = f"not JSON ({error})"
-                if not isinstance(offer, str) and not (isinstance(offer, dict) and "id" in offer
-                                                       and isinstance(offer.get("target_scores"), dict)):
-                    offer = "expected an offer with an id and target_scores"
-                yield f"{path.relative_to(path.parents[2])}:{number}", offer
+    for origin, line in numbered_lines(path, root):
+        try:
+            offer = json.loads(line)
+        except ValueError as error:
+            offer = f"not JSON ({error})"
+        if not isinstance(offer, str) and not (isinstance(offer, dict) and "id" in offer
+                                               and isinstance(offer.get("target_scores"), dict)):
+            offer = "expected an offer with an id and target_scores"
+        yield origin, offer
 
 
 def _values(scores: dict) -> list[str]:
@@ -58,12 +56,12 @@ def _text(offer: dict) -> str:
 def read(root: Path):
     for split in SPLITS:
         normalised: dict = {}
-        for origin, offer in _offers(root / NORMALISED / split):
+        for origin, offer in _offers(root / NORMALISED / split, root):
             if isinstance(offer, str):
                 yield Malformed(origin, offer)
             else:
                 normalised[offer["id"]] = offer["target_scores"]
-        for origin, offer in _offers(root / RAW / split):
+        for origin, offer in _offers(root / RAW / split, root):
             if isinstance(offer, str):
                 yield Malformed(origin, offer)
                 continue
