@@ -544,7 +544,7 @@ class MixtureBuilder:
         # part of the log's fingerprint).
         logs_on = self.cache and self.quality_filter is None
         evaluation = self.release.fingerprint() if logs_on and self.release is not None else None
-        self._pending = _Pending(roots, inputs, states, evaluation if logs_on else None, logs_on)
+        self._pending = _Pending(roots, inputs, states, evaluation, logs_on)
         names = sorted(roots)
         with bar:
             if self.workers > 1 and len(names) > 1:
@@ -554,16 +554,18 @@ class MixtureBuilder:
                 global _FORKED
                 _FORKED = self
                 largest_first = sorted(names, key=lambda n: -(snapshots.get(n, {}).get("items") or 0))
-                with multiprocessing.get_context("fork").Pool(min(self.workers, len(names))) as pool:
-                    done = {}
-                    for result in pool.imap_unordered(_source_in_worker, largest_first):
-                        if isinstance(result, str):
-                            raise BuildError(result)
-                        done[result.name] = result
-                        bar.update(result.items)
-                        self._say(result, len(done), len(names), bar)
+                done = {}
+                try:
+                    with multiprocessing.get_context("fork").Pool(min(self.workers, len(names))) as pool:
+                        for result in pool.imap_unordered(_source_in_worker, largest_first):
+                            if isinstance(result, str):
+                                raise BuildError(result)
+                            done[result.name] = result
+                            bar.update(result.items)
+                            self._say(result, len(done), len(names), bar)
+                finally:
+                    _FORKED = None
                 results = [done[name] for name in names]
-                _FORKED = None
             else:
                 results = []
                 for number, name in enumerate(names, 1):

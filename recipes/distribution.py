@@ -10,6 +10,7 @@ accelerate's launch parser and config loader.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,7 +82,6 @@ def _sharding_of(distributed_type, fsdp_version=None, zero_stage=None) -> str | 
 
 def _launch_options(argv: list[str]):
     """The launcher's arguments as accelerate's own parser reads them, or None when it cannot."""
-    import contextlib
     import io
 
     from accelerate.commands.launch import launch_command_parser
@@ -104,11 +104,9 @@ def asked(argv: list[str] | None = None) -> Layout | None:
 
         cpu = bool(options.cpu)
         config = None
-        if options.config_file:
-            try:
-                config = load_config_from_file(options.config_file)
-            except (OSError, ValueError):  # the launcher has already read it; nothing more to learn here
-                config = None
+        # the launcher has already read the file; if it cannot be read here, there is nothing more to learn
+        with contextlib.suppress(OSError, ValueError):
+            config = load_config_from_file(options.config_file) if options.config_file else None
         if config is not None:
             sharding = _sharding_of(config.distributed_type, (config.fsdp_config or {}).get("fsdp_version"),
                                     (config.deepspeed_config or {}).get("zero_stage"))
@@ -143,10 +141,9 @@ def shortfall(wanted: Layout | None, live: Layout) -> str | None:
     """Why `live` is less than `wanted` and how to launch properly, or None when nothing asked for is missing."""
     if wanted is None:
         return None
-    missing = []
-    for kind in ("fsdp", "deepspeed"):
-        if wanted.sharding.startswith(kind) and not live.sharding.startswith(kind):
-            missing.append(f"{wanted.sharding} was asked for but {live.sharding} runs")
+    unsharded = any(wanted.sharding.startswith(kind) and not live.sharding.startswith(kind)
+                    for kind in ("fsdp", "deepspeed"))
+    missing = [f"{wanted.sharding} was asked for but {live.sharding} runs"] if unsharded else []
     if wanted.processes > live.processes:
         missing.append(f"{wanted.processes} processes were asked for but {live.processes} run(s)")
     if wanted.machines > live.machines:
@@ -157,8 +154,7 @@ def shortfall(wanted: Layout | None, live: Layout) -> str | None:
         why = ("`accelerate launch --cpu` always starts a single process and ignores the config's distributed_type "
                "and --num_processes; on a CPU machine launch with `--multi_gpu --num_processes N` instead (DDP over "
                "gloo), and use FSDP or DeepSpeed on GPUs")
-    elif any(wanted.sharding.startswith(k) and not live.sharding.startswith(k) for k in ("fsdp", "deepspeed")) \
-            and not _has_accelerator():
+    elif unsharded and not _has_accelerator():
         why = ("accelerate runs FSDP and DeepSpeed only on GPUs (or other accelerators); on a CPU-only machine its "
                "state falls back to DDP over gloo")
     else:

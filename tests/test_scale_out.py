@@ -205,6 +205,12 @@ def test_two_machines_through_the_slurm_script_train_as_one_machine_with_two_pro
     assert said == ["trained with sharding ddp over 2 process(es) on 2 machine(s), backend gloo; the model was "
                     "written by process 0 only"]
 
+    for wrong, said in (([], "usage: sbatch --nodes N recipes/slurm/launch.slurm RECIPE CONFIG"),
+                        (["bloomz_9b", "fsdp"], "launch.slurm: error: no recipes/bloomz_9b.py here")):
+        refused = subprocess.run(["bash", "recipes/slurm/launch.slurm", *wrong], cwd=REPO, env=env,
+                                 capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 2 and refused.stderr.startswith(said) and refused.stderr.count("\n") == 1
+
     one = finish(launch(["--multi_gpu", "--num_processes", "2"], tmp_path / "one", model_dir, data,
                         recipe=REPO / "recipes" / "bloomz_560m.py"))
     assert one.returncode == 0, one.stderr[-3000:]
