@@ -107,13 +107,37 @@ def read_samples(results_file: Path) -> dict[str, list[dict]]:
     return samples
 
 
+class _Draws:
+    """One seeded set of resampled document positions per task, shared by every column that holds the task."""
+
+    def __init__(self, resamples: int, seed: int):
+        self.rng, self.resamples, self.drawn = np.random.default_rng(seed), resamples, {}
+
+    def __call__(self, task: str, documents: int) -> np.ndarray:
+        if task not in self.drawn:
+            self.drawn[task] = self.rng.integers(0, documents, size=(self.resamples, documents))
+        return self.drawn[task]
+
+
+def _scored(documents: list[dict], metric: str, index: np.ndarray) -> tuple[float, np.ndarray]:
+    """A task's metric on all its documents, and on each resample of `index`."""
+    items = task_items(documents, metric)
+    return aggregate(items, np.arange(len(documents))[None, :])[0], aggregate(items, index)
+
+
+def _interval(per_task: list[tuple[float, np.ndarray]]) -> tuple[float, float, float]:
+    """The column (the mean over its tasks) and its 95% percentile interval over the resamples."""
+    values = np.mean([resampled for _, resampled in per_task], axis=0)
+    return (float(np.mean([point for point, _ in per_task])), float(np.percentile(values, 2.5)),
+            float(np.percentile(values, 97.5)))
+
+
 def paired_intervals(samples_a: dict, samples_b: dict, columns: list[tuple[str, list[str], str]],
                      resamples: int = 1000, seed: int = 0) -> dict[str, tuple[float, float, float]]:
     """Heading -> (A - B, lower, upper) of each column (heading, its tasks, the metric) that both runs hold for
     every task; tasks must hold the same documents in both runs."""
-    rng = np.random.default_rng(seed)
+    draws = _Draws(resamples, seed)
     out = {}
-    draws: dict[str, np.ndarray] = {}
     for heading, tasks, metric in columns:
         if not all(t in samples_a and t in samples_b for t in tasks):
             continue
@@ -126,16 +150,10 @@ def paired_intervals(samples_a: dict, samples_b: dict, columns: list[tuple[str, 
             # lm-eval's doc_hash says the document itself is the same
             if [(s["doc_id"], s.get("doc_hash")) for s in a] != [(s["doc_id"], s.get("doc_hash")) for s in b]:
                 raise ValueError(f"{task}: the two runs scored different documents; a paired bootstrap needs the same")
-            if task not in draws:
-                draws[task] = rng.integers(0, len(a), size=(resamples, len(a)))
-            items_a, items_b = task_items(a, metric), task_items(b, metric)
-            index, full = draws[task], np.arange(len(a))[None, :]
-            delta = aggregate(items_a, index) - aggregate(items_b, index)
-            point = aggregate(items_a, full)[0] - aggregate(items_b, full)[0]
-            per_task.append((point, delta))
-        point = float(np.mean([p for p, _ in per_task]))
-        deltas = np.mean([d for _, d in per_task], axis=0)
-        out[heading] = (point, float(np.percentile(deltas, 2.5)), float(np.percentile(deltas, 97.5)))
+            index = draws(task, len(a))
+            (point_a, resampled_a), (point_b, resampled_b) = _scored(a, metric, index), _scored(b, metric, index)
+            per_task.append((point_a - point_b, resampled_a - resampled_b))
+        out[heading] = _interval(per_task)
     return out
 
 
@@ -144,22 +162,12 @@ def run_intervals(samples: dict, columns: list[tuple[str, list[str], str]], resa
     """Heading -> (score, lower, upper) of each column the run holds for every task: the 95% percentile
     bootstrap interval of one run (its documents drawn with replacement per task, the column the mean over its
     tasks), how far the score could move on another draw of documents of the same kind."""
-    rng = np.random.default_rng(seed)
+    draws = _Draws(resamples, seed)
     out = {}
-    draws: dict[str, np.ndarray] = {}
     for heading, tasks, metric in columns:
         if not tasks or not all(t in samples and samples[t] and metric in samples[t][0] for t in tasks):
             continue
-        points, resampled = [], []
-        for task in tasks:
-            documents = samples[task]
-            if task not in draws:
-                draws[task] = rng.integers(0, len(documents), size=(resamples, len(documents)))
-            items = task_items(documents, metric)
-            points.append(aggregate(items, np.arange(len(documents))[None, :])[0])
-            resampled.append(aggregate(items, draws[task]))
-        values = np.mean(resampled, axis=0)
-        out[heading] = (float(np.mean(points)), float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5)))
+        out[heading] = _interval([_scored(samples[t], metric, draws(t, len(samples[t]))) for t in tasks])
     return out
 
 

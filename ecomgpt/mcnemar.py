@@ -29,6 +29,15 @@ def exact_match(item) -> bool:
     return hits == predicted == gold
 
 
+def right_by_sets(sample: dict) -> bool | None:
+    """Whether a logged document's answer is right by exact set match, from its `micro_f1` item of set counts;
+    None when the sample holds no such item (a task scored by ROUGE-L only, or the release profile's NER tags)."""
+    item = sample.get("micro_f1")
+    if isinstance(item, (list, tuple)) and len(item) == 3 and not isinstance(item[0], (list, tuple)):
+        return exact_match(item)
+    return None
+
+
 def table(right_a: list[bool], right_b: list[bool]) -> list[list[int]]:
     """The 2x2 table [[both right, only A], [only B, both wrong]] of paired documents."""
     both = sum(a and b for a, b in zip(right_a, right_b, strict=True))
@@ -48,9 +57,8 @@ def between(samples_a: list[dict], samples_b: list[dict]) -> McNemar | None:
     """McNemar on the documents both runs scored (paired by doc_id and doc_hash), or None when they share none
     or the samples hold no `micro_f1` item of set counts."""
     def right(samples):
-        return {(s["doc_id"], s.get("doc_hash")): exact_match(s["micro_f1"]) for s in samples
-                if isinstance(s.get("micro_f1"), (list, tuple)) and len(s["micro_f1"]) == 3
-                and not isinstance(s["micro_f1"][0], (list, tuple))}
+        verdicts = {(s["doc_id"], s.get("doc_hash")): right_by_sets(s) for s in samples}
+        return {key: verdict for key, verdict in verdicts.items() if verdict is not None}
 
     a, b = right(samples_a), right(samples_b)
     shared = sorted(set(a) & set(b), key=str)

@@ -13,8 +13,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from ecomgpt.bootstrap import read_samples
-from ecomgpt.mcnemar import exact_match
+from ecomgpt.mcnemar import right_by_sets
 
 
 def _answer(sample: dict) -> str:
@@ -28,17 +27,15 @@ def _answer(sample: dict) -> str:
 
 def _right(sample: dict) -> bool:
     """Right: the label / pair set equals the gold set where the task scores sets, else a full ROUGE-L."""
-    item = sample.get("micro_f1")
-    if isinstance(item, (list, tuple)) and len(item) == 3 and not isinstance(item[0], (list, tuple)):
-        return exact_match(item)
-    return float(sample.get("rouge_l", 0.0)) >= 99.99
+    by_sets = right_by_sets(sample)
+    return by_sets if by_sets is not None else float(sample.get("rouge_l", 0.0)) >= 99.99
 
 
 def browser_data(runs) -> dict:
     """Task -> documents, each with its prompt, gold answer and every run's answer, ROUGE-L, whether it is right
     and whether it is invalid; documents are matched across runs by (doc_id, doc_hash). None for a run that did
     not score the document."""
-    per_run = [read_samples(run.results_file) if run.results_file else {} for run in runs]
+    per_run = [run.samples() for run in runs]
     tasks: dict[str, list[dict]] = {}
     for task in sorted({t for samples in per_run for t in samples}):
         order: dict[tuple, dict] = {}
@@ -73,17 +70,19 @@ def _image(path: Path) -> str:
     return f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}"></figure>'
 
 
-def render(runs, tables, own_intervals: dict, paired: list[str], out: Path) -> str:
-    """The page's HTML: the tables rendered here, the samples as JSON for the page's script."""
+def _list_html(title: str, lines: list[str]) -> str:
+    return f"<h2>{html.escape(title)}</h2><ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
+
+
+def render(runs, tables, own_intervals: list[str], paired: list[str], out: Path) -> str:
+    """The page's HTML: the tables rendered here, the samples as JSON for the page's script. `own_intervals` and
+    `paired` are the lines `results.md` gives (each run's Table 4 intervals; the paired comparisons)."""
     sections = [_table_html(tables[0])]
     if own_intervals:
-        items = "".join(f"<li><b>{html.escape(label)}</b>: " + "; ".join(
-            f"{html.escape(heading)} {p:.1f} [{lo:.1f}, {hi:.1f}]" for heading, (p, lo, hi) in values.items()
-            if " " in heading and not heading.startswith("ecom_")) + "</li>" for label, values in own_intervals.items())
-        sections.append(f"<h2>95% bootstrap intervals of each run</h2><ul>{items}</ul>")
+        sections.append(_list_html("95% bootstrap intervals of each run", own_intervals))
     if paired:
-        sections.append("<h2>Paired comparisons (95% bootstrap of A - B; McNemar on classification tasks)</h2><ul>"
-                        + "".join(f"<li>{html.escape(line)}</li>" for line in paired) + "</ul>")
+        sections.append(_list_html("Paired comparisons (95% bootstrap of A - B; McNemar on classification tasks)",
+                                   paired))
     sections += [_image(path) for path in sorted(out.glob("*.png"))]
     sections += [_table_html(table) for table in tables[1:]]
     data = json.dumps({"runs": [run.label for run in runs], "tasks": browser_data(runs)},

@@ -78,6 +78,15 @@ class Run:
     profile: Profile = Profile.DEFAULT  # ecom_unseen or ecom_unseen_release
     versions: dict[str, str] = field(default_factory=dict)  # task -> its metadata.version
     results_file: Path | None = None  # the lm-eval results file read (its samples lie beside it)
+    _samples: dict | None = field(default=None, repr=False)
+
+    def samples(self) -> dict[str, list[dict]]:
+        """Task -> its per-document samples (`--log_samples`), read once; {} when the run logged none."""
+        if self._samples is None:
+            from ecomgpt.bootstrap import read_samples
+
+            self._samples = read_samples(self.results_file) if self.results_file else {}
+        return self._samples
 
 
 def expected_metrics(task: str, profile: Profile = Profile.DEFAULT) -> tuple[str, ...]:
@@ -228,9 +237,9 @@ def bootstrap_lines(runs: list[Run], out: Path, resamples: int = 1000, seed: int
     """Paired bootstrap intervals (95%) of A - B on the Table 4 columns for every pair of runs of one profile
     that logged samples (`--log_samples`); written to `bootstrap.md`, returned as lines to print."""
     from ecomgpt import mcnemar
-    from ecomgpt.bootstrap import format_interval, paired_intervals, read_samples
+    from ecomgpt.bootstrap import format_interval, paired_intervals
 
-    samples = {run.label: read_samples(run.results_file) if run.results_file else {} for run in runs}
+    samples = {run.label: run.samples() for run in runs}
     lines = []
     for i, a in enumerate(runs):
         for b in runs[i + 1:]:
@@ -272,12 +281,11 @@ def bootstrap_lines(runs: list[Run], out: Path, resamples: int = 1000, seed: int
 def run_intervals(runs: list[Run], out: Path, resamples: int = 1000, seed: int = 0) -> dict[str, dict]:
     """For each run that logged samples: the 95% bootstrap interval (one run) of every task's metrics and of the
     Table 4 columns; written to `intervals.md`, returned as label -> heading -> (score, lower, upper)."""
-    from ecomgpt.bootstrap import read_samples
     from ecomgpt.bootstrap import run_intervals as intervals_of
 
     found: dict[str, dict] = {}
     for run in runs:
-        samples = read_samples(run.results_file) if run.results_file else {}
+        samples = run.samples()
         if not samples:
             continue
         columns = table4_columns(run.profile) + [
@@ -515,11 +523,13 @@ def make_results(run_dirs: list[Path], out: Path, labels: list[str] | None = Non
             save_figure(figure, out / f"{name}.png")
     else:
         warnings.append("no plot: every run used --limit (pass --plot-limited to plot them anyway)")
+    # each run's Table 4 columns with their intervals, for results.md and the page
+    own_lines = [f"{label}: " + "; ".join(f"{heading}: {p:.1f} [{lo:.1f}, {hi:.1f}]" for heading, (p, lo, hi)
+                                          in values.items() if heading in dict(TABLE4))
+                 for label, values in own_intervals.items()]
     summary = (["# Paired bootstrap (95%)", ""] + [f"- {line}" for line in intervals] + [""] if intervals else []) + (
         ["# Each run's 95% bootstrap intervals (Table 4 columns; every task in intervals.md)", ""]
-        + [f"- {label}: " + "; ".join(f"{heading}: {p:.1f} [{lo:.1f}, {hi:.1f}]" for heading, (p, lo, hi)
-                                      in values.items() if heading in dict(TABLE4)) for label, values in own_intervals.items()]
-        + [""] if own_intervals else []) + [
+        + [f"- {line}" for line in own_lines] + [""] if own_lines else []) + [
         "# Results", "", RELEASE_NOTE if all(r.profile is Profile.RELEASE for r in runs) else METRIC_NOTE, ""]
     if warnings:
         summary += ["**Warnings**", ""] + [f"- {w}" for w in warnings] + [""]
@@ -528,7 +538,7 @@ def make_results(run_dirs: list[Path], out: Path, labels: list[str] | None = Non
     if html:
         from ecomgpt.report_page import render
 
-        write_atomic(out / "report.html", render(runs, tables, own_intervals, intervals, out))
+        write_atomic(out / "report.html", render(runs, tables, own_lines, intervals, out))
     else:
         (out / "report.html").unlink(missing_ok=True)  # our own output of an earlier call: not current any more
     return runs, warnings

@@ -286,14 +286,13 @@ class ChatRunner:
             # the prompt as it is, no chat template: what a base model such as BLOOMZ was trained on
             response = self.client.completions.create(model=self.model, prompt=request.messages[-1]["content"],
                                                       **params)
-            if not response.choices:
-                return None, "no_choices", response.usage
-            return response.choices[0].text, response.choices[0].finish_reason, response.usage
-        response = self.client.chat.completions.create(model=self.model, messages=request.messages, **params)
+            text_of = lambda choice: choice.text  # noqa: E731
+        else:
+            response = self.client.chat.completions.create(model=self.model, messages=request.messages, **params)
+            text_of = lambda choice: choice.message.content if choice.message else None  # noqa: E731
         if not response.choices:
             return None, "no_choices", response.usage
-        choice = response.choices[0]
-        return (choice.message.content if choice.message else None), choice.finish_reason, response.usage
+        return text_of(response.choices[0]), response.choices[0].finish_reason, response.usage
 
     def _count_outcome(self, label: str, finish_reason: str) -> None:
         with self._usage_lock:

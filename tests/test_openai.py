@@ -244,16 +244,15 @@ def test_completions_endpoint_scores_like_lm_evals_local_completions(env, eval_d
     """A base model without a chat template behind an OpenAI-compatible server (vLLM serving BLOOMZ): ecomgpt-openai
     with endpoint=completions and lm-eval's own local-completions send the same prompts to /v1/completions and
     get the same scores from the same answers."""
-    import hashlib
+    from echo_lm import answer as echo
 
     from ecom_tasks._generate_configs import TASK_NAMES
     from ecom_tasks.utils import build_docs
 
     targets = {doc["prompt"]: doc["target"] for folder in TASK_NAMES for doc in build_docs(folder)}
 
-    def answer(messages):  # the gold target for two prompts in three, deterministic
-        prompt = messages[-1]["content"]
-        return targets[prompt] if int(hashlib.sha256(prompt.encode()).hexdigest(), 16) % 3 else "None"
+    def answer(messages):  # the echo model's answers: the gold target for two prompts in three, deterministic
+        return echo(messages[-1]["content"], targets[messages[-1]["content"]])
 
     tasks = "ecom_absa_review_topic,ecom_lenovo_ner,ecom_mepave_value_detection"
     bin_dir = Path(sys.executable).parent
