@@ -11,6 +11,12 @@ cache folder except the replaying one, which reads the logs the full build wrote
     .venv/bin/python benchmarks/mixture_build.py [--replicate 4] [--small 16] [--workers 2]
 
 (the raw and evaluation data as every command finds them: the variables, else the fetched copies).
+
+    .venv/bin/python benchmarks/mixture_build.py --against REV [--repeats 5]
+
+instead times the default full build (`ecomgpt-data build --no-cache`) of this checkout against the same command
+in a git worktree of revision REV (its own sources and code), alternating the two `--repeats` times, since
+this machine's speed drifts by up to 25% between minutes: each pair's ratio, and the median and the fastest.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import hashlib
 import json
 import os
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -80,6 +88,48 @@ def run(copies: int, per_task: int = 800, cache: bool = False, cache_dir: str | 
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def timed_build(checkout: Path, out: Path, cache_dir: Path) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds, mixture SHA-256) of `ecomgpt-data build --no-cache` run from `checkout`."""
+    env = {**os.environ, "ECOMGPT_CACHE_DIR": str(cache_dir), "PYTHONPATH": str(checkout)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "ecomgpt_data.cli", "build", "--out", str(out), "--no-cache",
+                    "--no-progress"], cwd=checkout, env=env, check=True, capture_output=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu, hashlib.sha256((out / "mixture.jsonl").read_bytes()).hexdigest()
+
+
+def against(revision: str, repeats: int) -> None:
+    """This checkout's full build against REV's, alternating (see the module docstring)."""
+    here = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "baseline"
+        subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", str(tree), revision], check=True,
+                       capture_output=True)
+        try:
+            pairs = []
+            for number in range(1, repeats + 1):
+                runs = {}
+                for label, checkout in (("baseline", tree), ("this", here)):
+                    out = Path(tmp) / f"out-{label}-{number}"
+                    runs[label] = timed_build(checkout, out, Path(tmp) / "cache")
+                    shutil.rmtree(out)
+                pairs.append(runs)
+                (bw, bc, bsha), (tw, tc, tsha) = runs["baseline"], runs["this"]
+                print(f"pair {number} of {repeats}: {revision} {bw:5.1f} s (CPU {bc:5.1f} s, {bsha[:8]}), this "
+                      f"{tw:5.1f} s (CPU {tc:5.1f} s, {tsha[:8]}): ratio {tw / bw:.2f} (CPU {tc / bc:.2f})", flush=True)
+        finally:
+            subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(tree)], check=False,
+                           capture_output=True)
+    ratios = sorted(p["this"][0] / p["baseline"][0] for p in pairs)
+    cpu_ratios = sorted(p["this"][1] / p["baseline"][1] for p in pairs)
+    fastest = min(p["this"][0] for p in pairs) / min(p["baseline"][0] for p in pairs)
+    print(f"this / {revision}: median pair ratio {statistics.median(ratios):.2f} (CPU {statistics.median(cpu_ratios):.2f}), "
+          f"fastest / fastest {fastest:.2f}, pair ratios {', '.join(f'{r:.2f}' for r in ratios)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--replicate", type=int, default=4)
@@ -89,6 +139,8 @@ def main() -> None:
     parser.add_argument("--per-task", type=int, default=800, help=argparse.SUPPRESS)
     parser.add_argument("--no-cache", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=2, help="processes for the parallel full build (default 2)")
+    parser.add_argument("--against", metavar="REV", help="only compare the full build with git revision REV's")
+    parser.add_argument("--repeats", type=int, default=5, help="pairs of builds for --against (default 5)")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.out, args.per_task, cache=not args.no_cache, workers=args.workers)
@@ -101,6 +153,9 @@ def main() -> None:
         os.environ["ECOMGPT_RAW_DIR"], os.environ["ECOMGPT_EVAL_DIR"] = str(locate_raw()), str(eval_dir())
     except EcomGPTError as error:
         sys.exit(f"mixture_build.py: error: {error}")
+    if args.against:
+        against(args.against, args.repeats)
+        return
     with tempfile.TemporaryDirectory() as cache_dir:
         base = run(1)
         logging = run(1, cache=True, cache_dir=cache_dir)

@@ -4,6 +4,7 @@ seeds, candidate draws): the same on every run, Python and machine, unlike the s
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -27,3 +28,15 @@ def seeded_int(*parts: object, sep: str = "\x1f", algorithm: str = "blake2b") ->
     else:
         raise ValueError(f"unknown algorithm {algorithm!r}")
     return int.from_bytes(digest, "big")
+
+
+def seeded_ints(*parts: object, sep: str = "\x1f") -> Callable[[object], int]:
+    """`seeded_int(*parts, last, sep=sep)` as a function of `last` (blake2b): the parts' hash state is made once
+    and copied per call, for the hot loops that hash many values under the same seed and task."""
+    start = hashlib.blake2b((sep.join(map(str, parts)) + sep if parts else "").encode(), digest_size=8)
+
+    def of(last: object) -> int:
+        digest = start.copy()
+        digest.update(str(last).encode())
+        return int.from_bytes(digest.digest(), "big")
+    return of

@@ -23,13 +23,21 @@ BLANK_LINES = re.compile(r"\n{3,}")
 QualityFilter = Callable[[str, str], bool]  # (prompt, response) -> keep?
 
 
-UNTIDY = re.compile(r"[\t\r\u00a0\u3000]|  | \n|\n |\n\n\n|^\s|\s$")
-NEEDS_CLEANING = re.compile(f"{ILLEGAL.pattern}|{UNTIDY.pattern}")  # one search for the common, tidy text
+# A text needs cleaning when it has an illegal character, a tab, CR or wide space, two spaces, a space beside a
+# newline, three newlines, or whitespace at either end. Most texts are tidy, so this is asked of every text:
+# one character-class scan plus substring tests (C loops) take a third of the time of one regex holding the
+# alternatives, whose `^\s`/`\s$` branches leave the regex engine no fast first-character scan.
+UNTIDY_CHARS = re.compile(ILLEGAL.pattern[:-1] + "\t\r\u00a0\u3000]")
+
+
+def needs_cleaning(text: str) -> bool:
+    return (UNTIDY_CHARS.search(text) is not None or "  " in text or " \n" in text or "\n " in text
+            or "\n\n\n" in text or text[:1].isspace() or text[-1:].isspace())
 
 
 def clean(text: str) -> tuple[str, bool]:
     """(the text with illegal characters removed and whitespace normalised, whether it had illegal ones)."""
-    if NEEDS_CLEANING.search(text) is None:
+    if not needs_cleaning(text):
         return text, False
     illegal = ILLEGAL.search(text) is not None
     text = ILLEGAL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))

@@ -43,7 +43,7 @@ from ecomgpt_data.sampling import BoundedSample
 from ecomgpt_data.selection_log import SourceLog
 from ecomgpt_core.errors import EcomGPTError
 from ecomgpt_core.files import exclusive_lock, lock_path
-from ecomgpt_core.hashing import seeded_int
+from ecomgpt_core.hashing import seeded_int, seeded_ints
 from ecomgpt_data.sources import Source, load_sources
 from ecomgpt_data.sources.jsonl import jsonl_source
 
@@ -192,29 +192,43 @@ class GuardVerdict:
 class RecentRecords:
     """The pool: the last `size` records of a source that the guard lets through, oldest first. Records join
     with their unresolved verdict; reading the pool (or letting it grow `slack` records past `size`) resolves
-    verdicts from the newest record back until `size` clean ones are found and forgets the older ones."""
+    verdicts from the newest record back until `size` clean ones are found and forgets the older ones.
+
+    Kept incrementally: the records found clean (`_clean`, resolved) and those that joined since (`_new`,
+    unresolved); a read resolves only the newcomers (an older clean record's verdict is known), and reads
+    with no newcomer in between share one list. Which verdicts get resolved, and in which order, is the same
+    as resolving every entry from the newest back on each read."""
 
     def __init__(self, size: int, slack: int = 4096):
         self.size, self.slack = size, slack
-        self._entries: deque[tuple[Record, GuardVerdict]] = deque()
+        self._clean: deque[Record] = deque()
+        self._new: list[tuple[Record, GuardVerdict]] = []
+        self._records: list[Record] = []
 
     def append(self, record: Record, verdict: GuardVerdict) -> None:
-        self._entries.append((record, verdict))
-        if len(self._entries) > self.size + self.slack:
+        self._new.append((record, verdict))
+        if len(self._clean) + len(self._new) > self.size + self.slack:
             self._trim()
 
     def _trim(self) -> None:
-        kept: list[tuple[Record, GuardVerdict]] = []
-        for entry in reversed(self._entries):
-            if len(kept) == self.size:
+        found: list[Record] = []
+        for record, verdict in reversed(self._new):
+            if len(found) == self.size:
                 break
-            if not entry[1](by_pool=True):
-                kept.append(entry)
-        self._entries = deque(reversed(kept))
+            if not verdict(by_pool=True):
+                found.append(record)
+        self._new = []
+        clean = self._clean
+        for record in reversed(found):
+            clean.append(record)
+        while len(clean) > self.size:
+            clean.popleft()
+        self._records = list(clean)
 
     def __iter__(self) -> Iterator[Record]:
-        self._trim()
-        return iter([record for record, _ in self._entries])
+        if self._new:
+            self._trim()
+        return iter(self._records)
 
 
 NOT_HELD_OUT = GuardVerdict(lambda: False)  # every record's verdict when the guard is off
@@ -303,8 +317,15 @@ class MixtureBuilder:
         self.cache = cache  # read and write selection logs
         self.replayed: list[str] = []  # sources replayed from a selection log
         self.logged: list[str] = []  # sources whose selection log this build wrote
+        self._priorities: dict[str, Callable[[str], int]] = {}
 
     # -- instances -----------------------------------------------------------------------------------------
+
+    def _priority(self, task: str) -> Callable[[str], int]:
+        """A task's sampling priority of an instance's content: `seeded_int(seed, task, content, sep="\x1d")`."""
+        if task not in self._priorities:
+            self._priorities[task] = seeded_ints(self.config.seed, task, sep="\x1d")
+        return self._priorities[task]
 
     def render(self, task: TaskSpec, example: Example) -> dict:
         config = self.config
@@ -327,7 +348,7 @@ class MixtureBuilder:
         priority = None
         if cleaned is not None:
             content = "\x1f".join((cleaned.input, *cleaned.candidates, "\x1e", cleaned.output))
-            priority = seeded_int(self.config.seed, state.spec.name, content, sep="\x1d")
+            priority = self._priority(state.spec.name)(content)
         if log is not None:
             log.note(ordinal, task_index, reason, had_illegal, priority)
         self.admit(state, priority, reason, had_illegal, held_out, cleaned)
@@ -405,7 +426,10 @@ class MixtureBuilder:
                 log.pooled[ordinal] = 1
             return GuardVerdict(check, pooled if log is not None else None) if self.guard is not None else NOT_HELD_OUT
 
-        task_index = {state.spec.name: number for number, state in enumerate(states)}
+        # per task: its state, subset, builder, index in the log, and its per-record RNG seeds
+        # (`seeded_int(seed, "build", task, record id)`)
+        tasks = [(state, state.spec.subset, state.spec.build, number, seeded_ints(config.seed, "build", state.spec.name))
+                 for number, state in enumerate(states)]
         malformed: list[str] = []
         items = 0
         for item in undamaged(source.read(root), root, check_text):
@@ -429,12 +453,11 @@ class MixtureBuilder:
                 log.verdict.append(-1)
                 log.pooled.append(0)
             held_out = verdict(item, ordinal)
-            for state in states:
-                if state.spec.subset and state.spec.subset != item.subset:
+            for state, subset, build, index, seeds in tasks:
+                if subset and subset != item.subset:
                     continue
-                seed = functools.partial(seeded_int, config.seed, "build", state.spec.name, item.id)
-                index = task_index[state.spec.name]
-                for example in state.spec.build(item, BuildContext(pool=pool, label_sets=label_sets, seed=seed)):
+                seed = functools.partial(seeds, item.id)
+                for example in build(item, BuildContext(pool=pool, label_sets=label_sets, seed=seed)):
                     state.counts["generated"] += 1
                     self.offer(state, example, held_out, log, ordinal, index)
             pool.append(item, held_out)

@@ -70,8 +70,12 @@ def write_mixture(rows: list[dict], manifest: dict, out: Path, overwrite: bool =
         # The `datasets` folder speaks TRL's prompt-completion format, so that `SFTTrainer` trains on it as it is
         # (`load_from_disk(OUT/dataset)` or `load_dataset(OUT)`): the completion is what the recipe trains on,
         # the separator and the response (mixture.jsonl keeps `response`, without the separator).
-        features = Features({key: Value("string") for key in DATASET_COLUMNS})
-        dataset = Dataset.from_list([dataset_row(row) for row in rows], features=features)
+        # Built from columns without `features`: every column is text, which Arrow infers as `string` (the
+        # features a `Value("string")` gives; checked below) without encoding each value in Python (2.4x as long).
+        table = [dataset_row(row) for row in rows]
+        dataset = Dataset.from_dict({key: [row[key] for row in table] for key in DATASET_COLUMNS})
+        if dataset.features != Features({key: Value("string") for key in DATASET_COLUMNS}):
+            raise RuntimeError(f"the mixture's dataset columns are {dataset.features}, not text")
         was_disabled = datasets.are_progress_bars_disabled()
         datasets.disable_progress_bars()  # a bar for a sub-second save is noise (and in a log, three lines)
         try:

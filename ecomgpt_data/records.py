@@ -13,7 +13,7 @@ from ecomgpt_data.errors import RawDataError  # noqa: F401 - raised by readers, 
 
 import csv
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,16 +77,24 @@ class Skipped:
     reason: str
 
 
+def _origins(path: Path, root: Path) -> Callable[[int], str]:
+    """`origin` of one file's lines, its name worked out once (per line it cost more than many a reader)."""
+    name = path.relative_to(root).as_posix()
+    return lambda line: f"{name}:{line}"
+
+
 def origin(path: Path, root: Path, line: int) -> str:
-    return f"{path.relative_to(root).as_posix()}:{line}"
+    """Where a record comes from: `<file under root>:<line>`."""
+    return _origins(path, root)(line)
 
 
 def numbered_lines(path: Path, root: Path) -> Iterator[tuple[str, str]]:
     """(origin, line) for every line of a text file that is not blank, the origin named from `root`."""
+    where = _origins(path, root)
     with path.open(encoding="utf-8", errors="surrogateescape") as handle:
         for number, line in enumerate(handle, 1):
             if line.strip():
-                yield origin(path, root, number), line
+                yield where(number), line
 
 
 def decode_tags(tokens: Sequence[str], tags: Sequence[str], type_names: dict[str, str] | None = None) -> list[Span]:
@@ -137,24 +145,25 @@ def tagged_blocks(path: Path, root: Path, separator: str | None) -> Iterator[tup
     tags: list[str] = []
     first = 0
     bad: Malformed | None = None
+    where = _origins(path, root)
     with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
         for number, raw in enumerate(handle, 1):
             line = raw.rstrip("\r\n")
             if not line.strip():
                 if chars or bad:
-                    yield bad or (origin(path, root, first), chars, tags)
+                    yield bad or (where(first), chars, tags)
                 chars, tags, bad = [], [], None
                 continue
             if not chars and bad is None:
                 first = number
             parts = line.rsplit(" ", 1) if separator is None else line.split(separator)
             if len(parts) != 2 or not parts[0] or not parts[1] or " " in parts[1]:
-                bad = bad or Malformed(origin(path, root, number), f"expected a token and a tag, got {line!r}")
+                bad = bad or Malformed(where(number), f"expected a token and a tag, got {line!r}")
                 continue
             chars.append(parts[0])
             tags.append(parts[1])
     if chars or bad:
-        yield bad or (origin(path, root, first), chars, tags)
+        yield bad or (where(first), chars, tags)
 
 
 _CJK_GAP = re.compile(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])|(?<=[^\x00-\x7f]) (?=[\x00-\x7f])|(?<=[\x00-\x7f]) (?=[^\x00-\x7f])")
@@ -179,8 +188,9 @@ def delimited_rows(path: Path, root: Path, delimiter: str, header: Sequence[str]
                                                    f"got {first}")
             return
         names = [f.strip() for f in first]
+        line_origin = _origins(path, root)
         for fields in rows:
-            where = origin(path, root, rows.line_num)
+            where = line_origin(rows.line_num)
             if not any(f.strip() for f in fields):
                 continue
             if len(fields) < len(header):

@@ -42,6 +42,18 @@ def test_mixture_build_prints_each_build_and_the_ratios(raw_fixture_dir):
 
 
 @pytest.mark.slow
+def test_mixture_build_against_a_revision_alternates_and_prints_the_ratios(raw_fixture_dir):
+    """`--against REV` builds REV's checkout (a git worktree, removed afterwards) and this one in turns."""
+    out = run("mixture_build.py", "--against", "HEAD", "--repeats", "2", env={"ECOMGPT_RAW_DIR": str(raw_fixture_dir)})
+    pairs = re.findall(r"^pair (\d) of 2: HEAD +\d+\.\d s \(CPU +\d+\.\d s, (\w{8})\), this +\d+\.\d s "
+                       r"\(CPU +\d+\.\d s, (\w{8})\): ratio \d+\.\d\d", out, re.M)
+    assert [p[0] for p in pairs] == ["1", "2"] and len({p[1] for p in pairs}) == 1 and len({p[2] for p in pairs}) == 1
+    assert re.search(r"this / HEAD: median pair ratio \d+\.\d\d \(CPU \d+\.\d\d\), fastest / fastest \d+\.\d\d", out)
+    worktrees = subprocess.run(["git", "-C", str(REPO), "worktree", "list"], capture_output=True, text=True).stdout
+    assert "baseline" not in worktrees
+
+
+@pytest.mark.slow
 def test_train_padding_prints_the_fractions_and_the_throughput_ratio(raw_fixture_dir):
     out = run("train_padding.py", "--per-task", "8", "--throughput-instances", "16",
               env={"ECOMGPT_RAW_DIR": str(raw_fixture_dir)})

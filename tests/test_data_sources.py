@@ -427,13 +427,47 @@ def test_zol_maps_columns_by_header_across_workbooks(raw_fixture_dir):
 
 def test_jddc_joins_a_senders_messages_into_turns_and_replies_to_context(raw_fixture_dir):
     items = records(raw_fixture_dir, "jddc_dialogue_sample_zh")
-    replies = [(i.context, i.target) for i in items if i.subset == "reply"]
+    replies = [(i.context, i.target) for i in items if i.subset == "reply" and i.id.startswith("chat")]
     assert replies == [
         (("顾客：你好 我的订单还没到",), "您好，请提供订单号"),
         (("顾客：你好 我的订单还没到", "客服：您好，请提供订单号", "顾客：[订单编号]"), "已为您催促配送")]
     # the agent's opening turn of s2 has no context: no reply record; every message has a speaker record
     speakers = [(i.text, i.labels["speaker"]) for i in items if i.subset == "speaker"]
     assert len(speakers) == 7 and speakers[5] == ("有什么可以帮您", ("客服",))
+
+
+def test_jddc_dev_set_gives_a_reply_record_per_reference(raw_fixture_dir):
+    items = records(raw_fixture_dir, "jddc_dialogue_sample_zh")
+    dev = [(i.id, i.context, i.target, i.labels) for i in items if i.id.startswith("dev_")]
+    first = ("顾客：我收到商品不知道怎么使用", "客服：您好，很高兴为您服务！",
+             # the agent line that is NULL three times is no turn: the customer's turns around it are one
+             "顾客：数据线充不进去电 怎么办 好的 地址有变")
+    item = {"item": ("dev a_1",)}
+    assert dev == [
+        # `!@@@!` separates one reply's messages, `<sep>` the three agents' replies; NULL is no reply
+        ("dev_answer.txt:2#1", first, "可以改 提供一下地址", item),
+        ("dev_answer.txt:2#2", first, "好的，麻烦您提供一下地址", item),
+        # the dialogue goes on with the first reply; `#2`: the second agent's (the first did not reply); the session
+        # without questions (p_2) gives nothing
+        ("dev_answer.txt:3#2", (*first, "客服：可以改 提供一下地址", "顾客：四川省***"), "已为您修改", item)]
+    assert all(i.subset == "reply" and i.text == "\n".join(i.context) for i in items if i.id.startswith("dev_"))
+
+
+@pytest.mark.parametrize("change, named, reason", [
+    (("dev_answer.txt", "NULL<sep>已为您修改<sep>NULL\n", ""), "dev_answer.txt:1", "1 answer lines for 2 questions"),
+    (("dev_question.txt", "<Q2>四川省***</Q2>", "Q2 四川省"), "dev_question.txt:10", "expected Q:<TAB>, A:<TAB> or <Qn>"),
+    (("dev_answer.txt", "<session p_2>\n</session p_2>\n", ""), "dev_answer.txt", "not those of dev_question.txt"),
+    (("dev_question.txt", "</session a_1>\n", ""), "dev_question.txt:1", "no closing </session a_1>"),
+])
+def test_jddc_dev_set_names_what_does_not_line_up(raw_fixture_dir, tmp_path, change, named, reason):
+    folder = tmp_path / "jddc_dialogue_sample_zh"
+    shutil.copytree(raw_fixture_dir / folder.name, folder)
+    file, old, new = change
+    text = (folder / file).read_text(encoding="utf-8")
+    assert old in text
+    (folder / file).write_text(text.replace(old, new, 1), encoding="utf-8")
+    bad = [i for i in read(tmp_path, "jddc_dialogue_sample_zh") if isinstance(i, Malformed)]
+    assert len(bad) == 1 and bad[0].origin == named and reason in bad[0].reason, bad
 
 
 def test_wdc_pave_joins_raw_and_normalised_values_by_offer(raw_fixture_dir):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from pathlib import Path
 
@@ -233,6 +234,22 @@ def test_guard_rules_ngrams_containment_and_equality():
     assert summary["guarded_by"] == {"equality": 2, "containment": 2, "ngram": 1}
     assert summary["unguarded"] == 1 and summary["unguarded_texts"] == ["!!!"]
     assert units("层次分明的撞色连衣裙") == 10 and units("Red sofa cover, 2 pcs") == 5
+
+
+def test_guard_screen_lets_through_no_window_the_exact_check_would_drop():
+    """The Aho-Corasick screen (16-character anchors at every 16th position, containment texts) must pass on
+    every text the exact check drops: a held-out text's every 32-character window, at every offset, inside
+    unrelated text, and windows one character short of 32, which neither may drop."""
+    held = "Stainless steel insulated water bottle with a leak proof lid keeps drinks cold for 24 hours"
+    key = normalise(held)
+    guard = HeldOutGuard([held, "Red sofa cover for a living room"])
+    for start in range(len(key) - 32 + 1):
+        window = key[start:start + 32]
+        assert guard.match(f"zz {window} qq") == ("ngram", held), start
+        assert guard.match(f"zz {window[:31]} qq {window[1:]}") is None, start  # 31 + 31 characters: no 32
+    assert guard.match("a cover: red sofa cover for a living room!") == ("containment", "Red sofa cover for a living room")
+    assert guard.match("Stainless steel insulated water") is None  # 28 characters: an anchor, no 32
+    assert HeldOutGuard(["!!!"]).match("anything at all here") is None  # nothing guardable: no screen
 
 
 def test_short_mepave_title_planted_in_a_raw_source_is_dropped(raw_fixture_dir, eval_dir, tmp_path):
@@ -473,3 +490,89 @@ def test_the_guard_names_a_missing_evaluation_file(raw_fixture_dir, eval_dir, tm
                       "wands_queries", "--out", str(tmp_path / "out"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert f"{missing} is missing" in err and err.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
+def test_the_pool_resolves_the_verdicts_resolving_every_entry_on_each_read_would():
+    """The pool keeps its clean records and the newcomers apart; reads, records and the verdicts it asks (which
+    the guard's counts and the selection logs record) are those of a pool that walks all its entries from the
+    newest back on every read, on a random stream of joins and reads."""
+    from ecomgpt_data.mixture import GuardVerdict, RecentRecords
+
+    def reference(size, slack, events, held_out):
+        entries, asked, reads = [], [], []
+
+        def trim():
+            nonlocal entries
+            kept = []
+            for number in reversed(entries):
+                if len(kept) == size:
+                    break
+                asked.append(number)
+                if not held_out[number]:
+                    kept.append(number)
+            entries = kept[::-1]
+        for event in events:
+            if event == "read":
+                trim()
+                reads.append(list(entries))
+            else:
+                entries.append(event)
+                if len(entries) > size + slack:
+                    trim()
+        return reads, sorted(set(asked))
+
+    rng = random.Random(7)
+    for size, slack, reading in ((3, 2, 0.4), (4, 0, 0.05), (8, 5, 0.1), (8, 30, 0.02)):
+        held_out = [rng.random() < 0.3 for _ in range(400)]
+        events = []
+        for number in range(400):
+            events.append(number)
+            if rng.random() < reading:
+                events.extend(["read"] * rng.randint(1, 2))
+        pool, asked, reads = RecentRecords(size, slack), [], []
+
+        def verdict(number):
+            def check():
+                asked.append(number)
+                return held_out[number]
+            return GuardVerdict(check)
+        for event in events:
+            if event == "read":
+                reads.append(list(pool))
+            else:
+                pool.append(event, verdict(event))
+        want_reads, want_asked = reference(size, slack, events, held_out)
+        assert reads == want_reads and sorted(asked) == want_asked and len(asked) == len(set(asked))
+
+
+def test_the_tidy_text_check_agrees_with_the_rules_regex():
+    """`needs_cleaning` (a character scan and substring tests) says yes exactly when one regex of the rules
+    would find something to clean, on random texts over the characters the rules are about; `clean` of a text
+    it calls tidy is the text itself."""
+    import re
+
+    from ecomgpt_data.filters import ILLEGAL, clean, needs_cleaning
+
+    rules = re.compile(f"{ILLEGAL.pattern}|[\\t\\r\\u00a0\\u3000]|  | \\n|\\n |\\n\\n\\n|^\\s|\\s$")
+    alphabet = ["a", "好", " ", "\n", "\t", "\r", "\u00a0", "\u3000", "\x07", "\ufeff", "\u200b", "\x85", "\u2028", "\x0c"]
+    rng = random.Random(3)
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+        assert needs_cleaning(text) == (rules.search(text) is not None), repr(text)
+        if not needs_cleaning(text):
+            assert clean(text) == (text, False)
+
+
+def test_seeded_ints_is_seeded_int_of_its_last_part():
+    """The hot loops' hasher equals the one seeded hash: same parts, same separator, same 64-bit value (and
+    the value itself is blake2b's first 8 bytes of the joined parts, worked out here by hand)."""
+    import hashlib
+
+    from ecomgpt_core.hashing import seeded_int, seeded_ints
+
+    priority = seeded_ints(42, "amcd.counterfactual_detection", sep="\x1d")
+    for content in ("", "text\x1fa\x1fb\x1e\x1fout", "好评" * 300):
+        assert priority(content) == seeded_int(42, "amcd.counterfactual_detection", content, sep="\x1d")
+    by_hand = hashlib.blake2b("42\x1fbuild\x1ftask\x1fchat.txt:7".encode(), digest_size=8).digest()
+    assert seeded_ints(42, "build", "task")("chat.txt:7") == int.from_bytes(by_hand, "big")
+    assert seeded_ints()("x") == seeded_int("x")
