@@ -16,7 +16,7 @@ from pathlib import Path
 from ecomgpt_data import atomic_tasks as at
 from ecomgpt_data.atomic_tasks import TaskSpec
 from ecomgpt_data.errors import JsonlSourceError
-from ecomgpt_data.records import DATA_TYPES, Malformed, Record, Span
+from ecomgpt_data.records import DATA_TYPES, Malformed, Record, Span, numbered_lines
 from ecomgpt_data.sources import Source, ner_tasks
 
 KEYS = {"name", "path", "lang", "description", "data_type", "cot"}
@@ -58,16 +58,13 @@ def jsonl_source(spec: dict, base: Path | None = None) -> Source:
     description = spec.get("description", name.replace("_", " "))
 
     def read(_root: Path):
-        with path.open(encoding="utf-8", errors="surrogateescape") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    text, labels, spans = _parse(line)
-                except (ValueError, TypeError) as error:
-                    yield Malformed(f"{path.name}:{number}", str(error))
-                    continue
-                yield Record(name, f"{path.name}:{number}", lang, data_type, text, labels=labels, spans=spans)
+        for where, line in numbered_lines(path, path.parent):
+            try:
+                text, labels, spans = _parse(line)
+            except (ValueError, TypeError) as error:
+                yield Malformed(where, str(error))
+                continue
+            yield Record(name, where, lang, data_type, text, labels=labels, spans=spans)
 
     label_values: dict[str, set[str]] = {}
     types: dict[str, None] = {}

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from ecomgpt_data import atomic_tasks as at
-from ecomgpt_data.records import FirstSeen, Malformed, Record, Skipped
+from ecomgpt_data.records import FirstSeen, Malformed, Record, Skipped, numbered_lines
 from ecomgpt_data.sources import Source, register, task_factory
 
 NAME = "product_ave_oamine_ae110k"
@@ -49,16 +49,12 @@ def read(root: Path):
     seen = FirstSeen()
     for folder, subset in SUBSETS.items():
         for split in SPLITS:
-            name = f"{folder}/{split}.jsonl"
-            with (root / name).open(encoding="utf-8", errors="surrogateescape") as handle:
-                for number, line in enumerate(handle, 1):
-                    if not line.strip():
-                        continue
-                    item = _record(f"{name}:{number}", subset, line)
-                    if isinstance(item, Record) and seen.again(item.text):
-                        yield Skipped(item.id, "title already read from another split")
-                    else:
-                        yield item
+            for where, line in numbered_lines(root / folder / f"{split}.jsonl", root):
+                item = _record(where, subset, line)
+                if isinstance(item, Record) and seen.again(item.text):
+                    yield Skipped(item.id, "title already read from another split")
+                else:
+                    yield item
 
 
 def title_from_values():
