@@ -93,8 +93,11 @@ def timed_build(checkout: Path, out: Path, cache_dir: Path) -> tuple[float, floa
     env = {**os.environ, "ECOMGPT_CACHE_DIR": str(cache_dir), "PYTHONPATH": str(checkout)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ecomgpt_data.cli", "build", "--out", str(out), "--no-cache",
-                    "--no-progress"], cwd=checkout, env=env, check=True, capture_output=True)
+    result = subprocess.run([sys.executable, "-m", "ecomgpt_data.cli", "build", "--out", str(out), "--no-cache",
+                             "--no-progress"], cwd=checkout, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise SystemExit(f"mixture_build.py: error: the build in {checkout} failed: {last}")
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
@@ -106,8 +109,11 @@ def against(revision: str, repeats: int) -> None:
     here = Path(__file__).resolve().parents[1]
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "baseline"
-        subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", str(tree), revision], check=True,
-                       capture_output=True)
+        added = subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", str(tree), revision],
+                               capture_output=True, text=True)
+        if added.returncode != 0:
+            sys.exit(f"mixture_build.py: error: --against {revision}: git could not check it out "
+                     f"({(added.stderr.strip().splitlines() or ['no message'])[-1]}); give a commit of this repository")
         try:
             pairs = []
             for number in range(1, repeats + 1):

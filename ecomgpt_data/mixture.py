@@ -317,15 +317,8 @@ class MixtureBuilder:
         self.cache = cache  # read and write selection logs
         self.replayed: list[str] = []  # sources replayed from a selection log
         self.logged: list[str] = []  # sources whose selection log this build wrote
-        self._priorities: dict[str, Callable[[str], int]] = {}
 
     # -- instances -----------------------------------------------------------------------------------------
-
-    def _priority(self, task: str) -> Callable[[str], int]:
-        """A task's sampling priority of an instance's content: `seeded_int(seed, task, content, sep="\x1d")`."""
-        if task not in self._priorities:
-            self._priorities[task] = seeded_ints(self.config.seed, task, sep="\x1d")
-        return self._priorities[task]
 
     def render(self, task: TaskSpec, example: Example) -> dict:
         config = self.config
@@ -340,15 +333,17 @@ class MixtureBuilder:
                 "prompt": instruction.render(with_description=not config.no_description),
                 "response": instruction.output}
 
-    def offer(self, state: TaskState, example: Example, held_out: GuardVerdict = NOT_HELD_OUT,
-              log: SourceLog | None = None, ordinal: int = 0, task_index: int = 0) -> None:
-        """Clean an instance, give it its priority (a seeded hash of the cleaned content), note both in the
-        source's selection `log` when one is recorded, and `admit` it."""
+    def offer(self, state: TaskState, example: Example, priority_of: Callable[[str], int],
+              held_out: GuardVerdict = NOT_HELD_OUT, log: SourceLog | None = None, ordinal: int = 0,
+              task_index: int = 0) -> None:
+        """Clean an instance, give it its priority (`priority_of` its cleaned content: the task's
+        `seeded_int(seed, task, content, sep="\x1d")`), note both in the source's selection `log` when one is
+        recorded, and `admit` it."""
         cleaned, reason, had_illegal = self.rules.apply(example)
         priority = None
         if cleaned is not None:
             content = "\x1f".join((cleaned.input, *cleaned.candidates, "\x1e", cleaned.output))
-            priority = self._priority(state.spec.name)(content)
+            priority = priority_of(content)
         if log is not None:
             log.note(ordinal, task_index, reason, had_illegal, priority)
         self.admit(state, priority, reason, had_illegal, held_out, cleaned)
@@ -426,10 +421,10 @@ class MixtureBuilder:
                 log.pooled[ordinal] = 1
             return GuardVerdict(check, pooled if log is not None else None) if self.guard is not None else NOT_HELD_OUT
 
-        # per task: its state, subset, builder, index in the log, and its per-record RNG seeds
-        # (`seeded_int(seed, "build", task, record id)`)
-        tasks = [(state, state.spec.subset, state.spec.build, number, seeded_ints(config.seed, "build", state.spec.name))
-                 for number, state in enumerate(states)]
+        # per task: its state, subset, builder, index in the log, its per-record RNG seeds
+        # (`seeded_int(seed, "build", task, record id)`) and its instances' sampling priorities
+        tasks = [(state, state.spec.subset, state.spec.build, number, seeded_ints(config.seed, "build", state.spec.name),
+                  seeded_ints(config.seed, state.spec.name, sep="\x1d")) for number, state in enumerate(states)]
         malformed: list[str] = []
         items = 0
         for item in undamaged(source.read(root), root, check_text):
@@ -453,13 +448,13 @@ class MixtureBuilder:
                 log.verdict.append(-1)
                 log.pooled.append(0)
             held_out = verdict(item, ordinal)
-            for state, subset, build, index, seeds in tasks:
+            for state, subset, build, index, seeds, priority_of in tasks:
                 if subset and subset != item.subset:
                     continue
                 seed = functools.partial(seeds, item.id)
                 for example in build(item, BuildContext(pool=pool, label_sets=label_sets, seed=seed)):
                     state.counts["generated"] += 1
-                    self.offer(state, example, held_out, log, ordinal, index)
+                    self.offer(state, example, priority_of, held_out, log, ordinal, index)
             pool.append(item, held_out)
         if counts["records"] == 0:
             raise BuildError(f"source {source.name} yielded no record from {root} ({counts['malformed']} malformed, "

@@ -53,6 +53,16 @@ def test_mixture_build_against_a_revision_alternates_and_prints_the_ratios(raw_f
     assert "baseline" not in worktrees
 
 
+def test_mixture_build_against_an_unknown_revision_says_so_in_one_line(raw_fixture_dir):
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "mixture_build.py"), "--against", "no-such-rev"],
+                            cwd=REPO, text=True, capture_output=True, timeout=120,
+                            env={**os.environ, "ECOMGPT_RAW_DIR": str(raw_fixture_dir)})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "mixture_build.py: error: --against no-such-rev: git could not check it out (fatal: invalid reference: "
+        "no-such-rev); give a commit of this repository"]
+
+
 @pytest.mark.slow
 def test_train_padding_prints_the_fractions_and_the_throughput_ratio(raw_fixture_dir):
     out = run("train_padding.py", "--per-task", "8", "--throughput-instances", "16",

@@ -60,8 +60,7 @@ def read(root: Path):
             yield Record(NAME, f"{origin}#speaker", "zh", "dialogue message", message, subset="speaker",
                          labels={"speaker": (speaker,)})
     for session, rows in groupby(messages, key=lambda m: m[1]):
-        turns = [(group[0][0], speaker, " ".join(m[3] for m in group if m[3]))
-                 for speaker, group in ((s, list(g)) for s, g in groupby(rows, key=lambda m: m[2]))]
+        turns = _merged([(origin, speaker, message) for origin, _, speaker, message in rows])
         for index, (origin, speaker, text) in enumerate(turns):
             if speaker != SPEAKERS["1"] or index == 0 or not text:
                 continue
@@ -161,7 +160,8 @@ def _dev_replies(root: Path):
 
 
 def _merged(turns: list) -> list:
-    """Consecutive turns of one speaker as one (a question after an agent line none replied to)."""
+    """Consecutive (origin, speaker, text) of one speaker as one turn, named by the first's origin: a sender's
+    consecutive chat messages, or a customer's turns around a dev-set agent line none replied to."""
     merged = []
     for origin, speaker, text in turns:
         if merged and merged[-1][1] == speaker:
