@@ -53,7 +53,8 @@ def running(state) -> Layout:
                   getattr(state, "backend", None) or "none")
 
 
-def _flag(name: str) -> bool:
+def launcher_flag(name: str) -> bool:
+    """Whether `accelerate launch` set `name` (e.g. ACCELERATE_USE_DEEPSPEED) to true for this process."""
     return os.environ.get(name, "").lower() == "true"
 
 
@@ -119,9 +120,9 @@ def asked(argv: list[str] | None = None) -> Layout | None:
             sharding = "ddp"
         processes = options.num_processes or processes
         machines = options.num_machines or machines
-    if _flag("ACCELERATE_USE_FSDP"):
+    if launcher_flag("ACCELERATE_USE_FSDP"):
         sharding = sharding if sharding and sharding.startswith("fsdp") else _sharding_of("FSDP", os.environ.get("FSDP_VERSION"))
-    if _flag("ACCELERATE_USE_DEEPSPEED"):
+    if launcher_flag("ACCELERATE_USE_DEEPSPEED"):
         sharding = sharding if sharding and sharding.startswith("deepspeed") else _sharding_of("DEEPSPEED")
     if "WORLD_SIZE" in os.environ:
         processes = max(int(processes or 1), int(os.environ["WORLD_SIZE"]))

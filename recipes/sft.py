@@ -275,8 +275,8 @@ def runtime_defaults(recipe: Recipe | None) -> dict:
 def apply_sharding(args: TrainingArguments, script: ScriptArguments) -> None:
     """FSDP full shard with activation checkpointing for `sharding=fsdp` on GPUs, unless the accelerate config
     already chose FSDP or DeepSpeed; DeepSpeed (zero3 config) gets gradient checkpointing instead."""
-    launcher_fsdp = os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true"
-    launcher_deepspeed = os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true"
+    launcher_fsdp = distribution.launcher_flag("ACCELERATE_USE_FSDP")
+    launcher_deepspeed = distribution.launcher_flag("ACCELERATE_USE_DEEPSPEED")
     if script.sharding not in ("ddp", "fsdp"):
         raise RecipeError(f"--sharding must be ddp or fsdp, got {script.sharding!r}")
     if script.sharding != "fsdp" or launcher_fsdp:
@@ -367,7 +367,7 @@ def build_trainer(script: ScriptArguments, args: TrainingArguments, callbacks: l
         logger.warning("logits at every position: transformers %s or this model takes no boolean logits_to_keep "
                        "(needs transformers >= 5.21); training is the same, slower", transformers.__version__)
     if script.use_lora:
-        if args.fsdp or os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true":
+        if args.fsdp or distribution.launcher_flag("ACCELERATE_USE_DEEPSPEED"):
             raise RecipeError("--use_lora is for single-GPU / DDP runs; use full fine-tuning with FSDP or ZeRO-3")
         from peft import LoraConfig, get_peft_model
 
@@ -418,6 +418,30 @@ def train(script: ScriptArguments, args: TrainingArguments, callbacks: list | No
     return out
 
 
+def leave_together() -> None:
+    """The end of a finished multi-process run: every rank waits for the others and closes the process group.
+    After a DeepSpeed run the process then ends here, without the interpreter's teardown (atexit handlers and
+    non-daemon threads still run first). Why by hand: DeepSpeed keeps its engine referenced from its module
+    globals, so gloo process groups and their worker threads outlive `destroy_process_group`; a worker thread
+    that needs the interpreter while it tears down is stopped inside C++ and the rank aborts ("terminate called
+    without an active exception"), failing a launch whose model is already saved. No library call releases
+    those groups (accelerate's free_memory and DeepSpeed's destroy leave them referenced)."""
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
+    if not distribution.launcher_flag("ACCELERATE_USE_DEEPSPEED"):
+        return
+    import atexit
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()  # what a normal exit runs before the teardown (logging's flush, trackers' finish)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def main(recipe: Recipe | None = None, argv: list[str] | None = None, callbacks: list | None = None) -> Path:
     """Parse, train and save; a `RecipeError` (bad input) ends the process with one line from rank 0 and exit
     status 2 (launch with `accelerate launch -q` so that accelerate adds no traceback of its own)."""
@@ -426,10 +450,7 @@ def main(recipe: Recipe | None = None, argv: list[str] | None = None, callbacks:
     try:
         out = train(script, args, callbacks)
         if torch.distributed.is_available() and torch.distributed.is_initialized():
-            # every rank leaves together, with the process group closed: DeepSpeed's CPU backend otherwise aborts
-            # one rank at exit ("terminate called without an active exception") after a finished run
-            torch.distributed.barrier()
-            torch.distributed.destroy_process_group()
+            leave_together()
         return out
     except EcomGPTError as error:  # RecipeError, DowngradeError
         if int(os.environ.get("RANK", "0")) == 0:

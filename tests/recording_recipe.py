@@ -1,9 +1,11 @@
 """Test instrumentation, kept out of the recipes: `recipes/bloomz_560m.py` as `accelerate launch` runs it, with
 each rank writing the ids of every batch it trained on (`batches_rank<R>.jsonl`) and a digest of its final
-weights (`rank<R>_final.json`) into the output folder, so a test can check that ranks train together."""
+weights (`rank<R>_final.json`) into the output folder, so a test can check that ranks train together; at exit an
+atexit handler writes `rank<R>_atexit.txt`, so a test can check that the recipe's own end still runs them."""
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import sys
@@ -45,6 +47,7 @@ class RankRecorder(TrainerCallback):
              "local_parameters": sum(getattr(p, "ds_tensor", p).numel() for p in model.parameters()),
              "total_parameters": sum(getattr(p, "ds_numel", p.numel()) for p in model.parameters())}) + "\n",
             encoding="utf-8")
+        atexit.register((WHERE["out"] / f"rank{args.process_index}_atexit.txt").write_text, "ran\n")
 
 
 if __name__ == "__main__":

@@ -128,8 +128,8 @@ def test_fsdp_with_the_shipped_settings_shards_trains_like_ddp_saves_and_resumes
 @pytest.mark.slow
 def test_zero3_on_cpu_partitions_trains_like_ddp_saves_and_resumes(rows, model_dir, tmp_path):
     """The shipped zero3.yaml with DeepSpeed's CPU accelerator over gloo, 2 processes: each holds half of every
-    parameter, the losses and the saved weights are DDP's, the saved folder loads, and a resume from a
-    mid-run checkpoint ends where the uninterrupted run did."""
+    parameter, the losses and the saved weights are DDP's, the saved folder loads, every rank exits 0 after its
+    atexit handlers ran, and a resume from a mid-run checkpoint ends where the uninterrupted run did."""
     from transformers import AutoModelForCausalLM
 
     data = subset(rows, tmp_path / "sixteen.jsonl", 16)
@@ -143,6 +143,8 @@ def test_zero3_on_cpu_partitions_trains_like_ddp_saves_and_resumes(rows, model_d
     summary = json.loads((tmp_path / "zero3" / "training_summary.json").read_text())
     assert summary["distributed"] == {"sharding": "deepspeed (ZeRO stage 3)", "processes": 2, "machines": 1,
                                       "backend": "gloo"}
+    # the recipe ends a DeepSpeed rank itself (sft.leave_together), after the atexit handlers
+    assert [(tmp_path / "zero3" / f"rank{r}_atexit.txt").read_text() for r in (0, 1)] == ["ran\n"] * 2
     ranks = [json.loads((tmp_path / "zero3" / f"rank{r}_final.json").read_text()) for r in (0, 1)]
     total = ranks[0]["total_parameters"]
     assert all(abs(r["local_parameters"] - total / 2) <= 0.01 * total for r in ranks)  # half each
