@@ -128,6 +128,7 @@ def eval_main(argv: list[str] | None = None) -> int:
 
     import ecomgpt.openai_model  # noqa: F401 - registers ecomgpt-openai
     from ecomgpt.openai_model import USAGE_DIR_VAR
+    from recipes.distribution import is_first_process
 
     argv = list(sys.argv[1:] if argv is None else argv)
     output_path = _output_path(list(argv))
@@ -146,7 +147,7 @@ def eval_main(argv: list[str] | None = None) -> int:
         _check_suite_tasks(list(argv))
         sys.argv = ["ecomgpt-eval", *_with_include_path(list(argv))]
         # Under `accelerate launch` lm-eval gathers the results on process 0, which alone writes them.
-        writer = int(os.environ.get("RANK", "0")) == 0
+        writer = is_first_process()
         try:
             cli_evaluate()
         finally:

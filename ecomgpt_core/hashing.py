@@ -20,14 +20,11 @@ def seeded_int(*parts: object, sep: str = "\x1f", algorithm: str = "blake2b") ->
     """A 64-bit integer from a hash of the parts joined by `sep`. `algorithm` is "blake2b" (the mixture's
     draws) or "sha256" (the evaluation prompts' per-record seed); each caller keeps the one its published
     outputs were made with, so that those outputs stay byte-identical."""
-    data = sep.join(map(str, parts)).encode()
     if algorithm == "blake2b":
-        digest = hashlib.blake2b(data, digest_size=8).digest()
-    elif algorithm == "sha256":
-        digest = hashlib.sha256(data).digest()[:8]
-    else:
+        return seeded_ints(*parts[:-1], sep=sep)(parts[-1] if parts else "")
+    if algorithm != "sha256":
         raise ValueError(f"unknown algorithm {algorithm!r}")
-    return int.from_bytes(digest, "big")
+    return int.from_bytes(hashlib.sha256(sep.join(map(str, parts)).encode()).digest()[:8], "big")
 
 
 def seeded_ints(*parts: object, sep: str = "\x1f") -> Callable[[object], int]:

@@ -53,6 +53,11 @@ def running(state) -> Layout:
                   getattr(state, "backend", None) or "none")
 
 
+def is_first_process() -> bool:
+    """Whether this is process 0 of a launch (or the only process): the one that writes and reports."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def launcher_flag(name: str) -> bool:
     """Whether `accelerate launch` set `name` (e.g. ACCELERATE_USE_DEEPSPEED) to true for this process."""
     return os.environ.get(name, "").lower() == "true"

@@ -453,7 +453,7 @@ def main(recipe: Recipe | None = None, argv: list[str] | None = None, callbacks:
             leave_together()
         return out
     except EcomGPTError as error:  # RecipeError, DowngradeError
-        if int(os.environ.get("RANK", "0")) == 0:
+        if distribution.is_first_process():
             print(f"{Path(sys.argv[0]).name}: error: {error}", file=sys.stderr, flush=True)
         raise SystemExit(EXIT_USER_ERROR) from None
 

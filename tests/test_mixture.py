@@ -564,8 +564,8 @@ def test_the_tidy_text_check_agrees_with_the_rules_regex():
 
 
 def test_seeded_ints_is_seeded_int_of_its_last_part():
-    """The hot loops' hasher equals the one seeded hash: same parts, same separator, same 64-bit value (and
-    the value itself is blake2b's first 8 bytes of the joined parts, worked out here by hand)."""
+    """The hot loops' hasher equals the one seeded hash: same parts, same separator, same 64-bit value, and
+    the values are the first 8 bytes of blake2b (or sha256) of the joined parts, worked out here by hand."""
     import hashlib
 
     from ecomgpt_core.hashing import seeded_int, seeded_ints
@@ -576,3 +576,9 @@ def test_seeded_ints_is_seeded_int_of_its_last_part():
     by_hand = hashlib.blake2b("42\x1fbuild\x1ftask\x1fchat.txt:7".encode(), digest_size=8).digest()
     assert seeded_ints(42, "build", "task")("chat.txt:7") == int.from_bytes(by_hand, "big")
     assert seeded_ints()("x") == seeded_int("x")
+    assert seeded_int(42, "build", "task", "chat.txt:7") == int.from_bytes(by_hand, "big")
+    assert seeded_int() == int.from_bytes(hashlib.blake2b(b"", digest_size=8).digest(), "big")
+    sha = hashlib.sha256("7|prompt".encode()).digest()[:8]
+    assert seeded_int(7, "prompt", sep="|", algorithm="sha256") == int.from_bytes(sha, "big")
+    with pytest.raises(ValueError, match="unknown algorithm 'md5'"):
+        seeded_int(1, algorithm="md5")
