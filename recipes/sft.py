@@ -422,10 +422,11 @@ def leave_together() -> None:
     """The end of a finished multi-process run: every rank waits for the others and closes the process group.
     After a DeepSpeed run the process then ends here, without the interpreter's teardown (atexit handlers and
     non-daemon threads still run first). Why by hand: DeepSpeed keeps its engine referenced from its module
-    globals, so gloo process groups and their worker threads outlive `destroy_process_group`; a worker thread
-    that needs the interpreter while it tears down is stopped inside C++ and the rank aborts ("terminate called
-    without an active exception"), failing a launch whose model is already saved. No library call releases
-    those groups (accelerate's free_memory and DeepSpeed's destroy leave them referenced)."""
+    globals, so gloo process groups and their worker threads outlive `destroy_process_group`. A rank then aborted
+    at exit now and then ("terminate called without an active exception"), failing a launch whose model was
+    already saved; the likely cause (not reproduced here) is such a thread, stopped inside C++ when it wants the
+    interpreter during its teardown. No library call releases those groups (accelerate's free_memory and
+    DeepSpeed's destroy leave them referenced)."""
     torch.distributed.barrier()
     torch.distributed.destroy_process_group()
     if not distribution.launcher_flag("ACCELERATE_USE_DEEPSPEED"):
